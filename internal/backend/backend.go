@@ -1,0 +1,36 @@
+// Package backend holds the domain types and interfaces the provider's resources and data
+// sources call. Each cloud (aws, azure) and the on-prem hosts (onprem) implement them in a
+// package of their own; this package imports no SDK and nothing from terraform-plugin-*.
+package backend
+
+import (
+	"context"
+	"errors"
+)
+
+// GPUType is one instance type (AWS) or VM size (Azure) that carries GPUs.
+type GPUType struct {
+	Name            string  // instance type or VM size, e.g. "g6e.12xlarge", "Standard_NC24ads_A100_v4"
+	GPUManufacturer string  // e.g. "NVIDIA"
+	GPUModel        string  // e.g. "L40S", "A100 80GB"
+	GPUCount        int64   // whole GPUs per instance (0 for a fractional vGPU partition)
+	GPUFraction     float64 // share of one GPU for partitioned sizes (1 for whole GPUs)
+	GPUMemoryMiB    int64   // memory per GPU
+	VCPUs           int64
+	MemoryMiB       int64
+}
+
+// TotalGPUMemoryMiB is the GPU memory of the whole instance.
+func (t GPUType) TotalGPUMemoryMiB() int64 { return t.GPUCount * t.GPUMemoryMiB }
+
+// GPUCatalog lists the GPU instance types a cloud offers in a region (AWS) or location (Azure),
+// sorted by name.
+type GPUCatalog interface {
+	GPUTypes(ctx context.Context, region string) ([]GPUType, error)
+}
+
+// ErrNotFound is wrapped by backends when the thing asked for does not exist; test with IsNotFound.
+var ErrNotFound = errors.New("not found")
+
+// IsNotFound reports whether err means the object is gone.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
