@@ -159,8 +159,8 @@ func (p *inferstackProvider) Schema(_ context.Context, _ provider.SchemaRequest,
 					"use_oidc": schema.BoolAttribute{
 						Optional: true,
 						MarkdownDescription: "Authenticate with an OIDC token (workload identity federation). Defaults to " +
-							"`ARM_USE_OIDC`. The token comes from `oidc_token`, `ARM_OIDC_TOKEN`, `oidc_token_file_path`, " +
-							"`ARM_OIDC_TOKEN_FILE_PATH` or `TFC_WORKLOAD_IDENTITY_TOKEN`, in that order.",
+							"`ARM_USE_OIDC`. The token comes from `oidc_token`, `ARM_OIDC_TOKEN` or `TFC_WORKLOAD_IDENTITY_TOKEN`, " +
+							"else from the file at `oidc_token_file_path` or `ARM_OIDC_TOKEN_FILE_PATH`.",
 					},
 					"oidc_token": schema.StringAttribute{
 						Optional:            true,

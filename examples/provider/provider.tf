@@ -1,0 +1,47 @@
+terraform {
+  required_providers {
+    inferstack = {
+      source = "inferstack/inferstack"
+    }
+  }
+}
+
+# Every block is optional. Credentials come from the environment where possible (HF_TOKEN,
+# the AWS credential chain, ARM_* variables, LITELLM_URL / LITELLM_MASTER_KEY), which is how
+# Terraform Cloud workspaces with dynamic credentials pass them.
+provider "inferstack" {
+  huggingface {
+    token = var.hf_token # gated models (Llama, Gemma, Mistral) need a token with access
+  }
+
+  aws {
+    region = "us-east-1"
+  }
+
+  azure {
+    subscription_id = var.azure_subscription_id
+    use_oidc        = true # with ARM_TENANT_ID, ARM_CLIENT_ID and a federated token
+  }
+
+  gateway {
+    url        = "https://llm.internal:4000"
+    master_key = var.litellm_master_key
+  }
+}
+
+variable "hf_token" {
+  type      = string
+  sensitive = true
+  default   = null
+}
+
+variable "azure_subscription_id" {
+  type    = string
+  default = null
+}
+
+variable "litellm_master_key" {
+  type      = string
+  sensitive = true
+  default   = null
+}
