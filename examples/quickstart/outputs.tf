@@ -11,8 +11,8 @@ output "gpu_types" {
 output "gpu_types_table" {
   description = "The same list as a table, for people."
   value = join("\n", concat(
-    [format("%-16s %-14s %14s %6s", "instance type", "GPUs", "GiB per GPU", "vCPUs")],
+    [format("%-18s %-30s %12s %6s", "instance type", "GPUs", "GiB per GPU", "vCPUs")],
     [for t in data.inferstack_gpu_types.candidates.types :
-    format("%-16s %-14s %14d %6d", t.name, "${t.gpu_count} x ${t.gpu_model}", floor(t.gpu_memory_mib / 1024), t.vcpus)]
+    format("%-18s %-30s %12d %6d", t.name, "${t.gpu_count} x ${t.gpu_model}", floor(t.gpu_memory_mib / 1024), t.vcpus)]
   ))
 }

@@ -1,0 +1,271 @@
+// Command inferstack-lab runs the local lab that `make demo` applies examples/quickstart against:
+// moto as AWS behind the harness proxy, and SSH "GPU hosts" (real sshd, shimmed nvidia-smi,
+// docker and systemctl, a vLLM stand-in). It is the test harness, run as a long-lived process.
+//
+//	inferstack-lab up   --dir .lab [--standin bin/vllm-standin]   start in the background (idempotent)
+//	inferstack-lab down --dir .lab                                  stop it and everything it started
+//	inferstack-lab serve --dir .lab                                 run in the foreground (what up starts)
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/hfhub"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/sshlab"
+)
+
+// Info is what the lab writes to DIR/lab.json once it is ready.
+type Info struct {
+	PID         int        `json:"pid"`
+	AWSEndpoint string     `json:"aws_endpoint"`
+	HFEndpoint  string     `json:"hf_endpoint"`
+	MotoURL     string     `json:"moto_url"`
+	SSHKeyFile  string     `json:"ssh_private_key_file"`
+	Hosts       []HostInfo `json:"hosts"`
+}
+
+// HostInfo describes one SSH GPU host.
+type HostInfo struct {
+	Name    string   `json:"name"`
+	Address string   `json:"address"`
+	Port    int      `json:"port"`
+	User    string   `json:"user"`
+	HostKey string   `json:"host_key"`
+	GPUs    []string `json:"gpus"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	dir := fs.String("dir", ".lab", "lab directory (state, logs, lab.json)")
+	standin := fs.String("standin", "", "prebuilt vllm-standin binary (default: built on start)")
+	_ = fs.Parse(os.Args[2:])
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		fatal(err)
+	}
+	switch os.Args[1] {
+	case "up":
+		err = up(abs, *standin)
+	case "down":
+		err = down(abs)
+	case "serve":
+		err = serve(abs, *standin)
+	default:
+		usage()
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: inferstack-lab up|down|serve --dir DIR [--standin BIN]")
+	os.Exit(2)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "inferstack-lab:", err)
+	os.Exit(1)
+}
+
+func infoPath(dir string) string { return filepath.Join(dir, "lab.json") }
+
+func readInfo(dir string) (*Info, error) {
+	b, err := os.ReadFile(infoPath(dir))
+	if err != nil {
+		return nil, err
+	}
+	var info Info
+	return &info, json.Unmarshal(b, &info)
+}
+
+func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
+
+func up(dir, standin string) error {
+	if info, err := readInfo(dir); err == nil && alive(info.PID) {
+		fmt.Printf("lab already running (pid %d)\n", info.PID)
+		printInfo(info)
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(infoPath(dir))
+	logf, err := os.Create(filepath.Join(dir, "lab.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"serve", "--dir", dir}
+	if standin != "" {
+		args = append(args, "--standin", standin)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the lab: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	fmt.Println("starting the lab: moto as AWS, two SSH GPU hosts ...")
+	deadline := time.After(3 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "lab.log"))
+			return fmt.Errorf("the lab stopped while starting (%v):\n%s", err, log)
+		case <-deadline:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			return fmt.Errorf("the lab did not become ready in 3 minutes; see %s", filepath.Join(dir, "lab.log"))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if info, err := readInfo(dir); err == nil {
+			printInfo(info)
+			return nil
+		}
+	}
+}
+
+func printInfo(info *Info) {
+	fmt.Printf("  AWS (moto via the harness proxy): %s\n", info.AWSEndpoint)
+	fmt.Printf("  Hugging Face Hub stand-in:        %s\n", info.HFEndpoint)
+	for _, h := range info.Hosts {
+		fmt.Printf("  GPU host %-6s ssh %s@%s -p %d   GPUs: %s\n", h.Name, h.User, h.Address, h.Port, strings.Join(h.GPUs, ", "))
+	}
+}
+
+func down(dir string) error {
+	info, err := readInfo(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Println("no lab running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if alive(info.PID) {
+		_ = syscall.Kill(info.PID, syscall.SIGTERM)
+		for i := 0; i < 100 && alive(info.PID); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(info.PID) {
+			_ = syscall.Kill(info.PID, syscall.SIGKILL)
+		}
+	}
+	_ = os.Remove(infoPath(dir))
+	fmt.Println("lab stopped")
+	return nil
+}
+
+// labHosts are the demo's two GPU hosts, with different GPUs so placement has choices.
+var labHosts = []sshlab.HostSpec{
+	{Name: "gpu-a", GPUs: []sshlab.GPU{{Model: "NVIDIA L40S", MemoryMiB: 46068}, {Model: "NVIDIA L40S", MemoryMiB: 46068}}},
+	{Name: "gpu-b", GPUs: []sshlab.GPU{{Model: "NVIDIA H100 80GB HBM3", MemoryMiB: 81559}}},
+}
+
+func serve(dir, standin string) error {
+	if standin != "" {
+		os.Setenv("INFERSTACK_STANDIN_BIN", standin)
+	}
+	moto, err := acctest.StartMoto(dir)
+	if err != nil {
+		return err
+	}
+	defer moto.Stop()
+	proxy, err := acctest.StartAWSProxy(moto.URL)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	hub, err := serveHTTP(hfhub.New())
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	lab, err := sshlab.Start(filepath.Join(dir, "ssh"), labHosts...)
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+
+	keyFile := filepath.Join(dir, "ssh_user_key")
+	if err := os.WriteFile(keyFile, []byte(lab.UserPrivateKeyPEM), 0o600); err != nil {
+		return err
+	}
+	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, MotoURL: moto.URL, SSHKeyFile: keyFile}
+	for i, h := range lab.Hosts {
+		hi := HostInfo{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, HostKey: h.HostKey}
+		for _, g := range labHosts[i].GPUs {
+			hi.GPUs = append(hi.GPUs, g.Model+" "+strconv.Itoa(g.MemoryMiB)+" MiB")
+		}
+		info.Hosts = append(info.Hosts, hi)
+	}
+	if err := writeJSON(filepath.Join(dir, "quickstart.tfvars.json"), map[string]any{
+		"aws_endpoint": proxy.URL,
+		"hf_endpoint":  hub.URL,
+	}); err != nil {
+		return err
+	}
+	if err := writeJSON(infoPath(dir), info); err != nil {
+		return err
+	}
+	fmt.Println("lab ready")
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	fmt.Println("lab stopping")
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// server is an HTTP stand-in on a free 127.0.0.1 port.
+type server struct {
+	URL string
+	srv *http.Server
+}
+
+func (s *server) Close() { _ = s.srv.Close() }
+
+func serveHTTP(h http.Handler) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
