@@ -14,20 +14,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/httpretry"
 )
 
 // DefaultEndpoint is the public Hub; HF_ENDPOINT overrides it for mirrors (see EndpointFromEnv).
 const DefaultEndpoint = "https://huggingface.co"
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config (shared with every HTTP client of the provider).
 const (
-	DefaultRetryMax     = 4
-	DefaultRetryWaitMin = 1 * time.Second
-	DefaultRetryWaitMax = 30 * time.Second
-	DefaultUserAgent    = "terraform-provider-inferstack"
-	defaultTimeout      = 60 * time.Second
+	DefaultRetryMax     = httpretry.DefaultRetryMax
+	DefaultRetryWaitMin = httpretry.DefaultRetryWaitMin
+	DefaultRetryWaitMax = httpretry.DefaultRetryWaitMax
+	DefaultUserAgent    = httpretry.DefaultUserAgent
 )
 
 // Response size limits: the metadata of a repository with thousands of files stays well below.
@@ -36,14 +36,8 @@ const (
 	maxConfigBytes = 8 << 20
 )
 
-// Logger receives retry and failure messages. It has the method set of go-retryablehttp's
-// LeveledLogger, so a tflog adapter or an hclog logger fits. Messages never include the token.
-type Logger interface {
-	Error(msg string, keysAndValues ...any)
-	Info(msg string, keysAndValues ...any)
-	Debug(msg string, keysAndValues ...any)
-	Warn(msg string, keysAndValues ...any)
-}
+// Logger receives retry and failure messages; messages never include the token.
+type Logger = httpretry.Logger
 
 // Config configures a Client. The zero value talks to the public Hub without a token.
 type Config struct {
@@ -99,37 +93,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("invalid Hugging Face endpoint: it must not carry credentials; set the token instead")
 	}
 
-	rc := &retryablehttp.Client{
+	rc := httpretry.New(httpretry.Options{
 		HTTPClient:   cfg.HTTPClient,
+		RetryMax:     cfg.RetryMax,
 		RetryWaitMin: cfg.RetryWaitMin,
 		RetryWaitMax: cfg.RetryWaitMax,
-		RetryMax:     cfg.RetryMax,
-		CheckRetry:   retryablehttp.DefaultRetryPolicy,
-		Backoff:      backoff,
+		Logger:       cfg.Logger,
 		ErrorHandler: giveUp,
-	}
-	if rc.HTTPClient == nil {
-		rc.HTTPClient = cleanhttp.DefaultPooledClient()
-		rc.HTTPClient.Timeout = defaultTimeout
-	}
-	if rc.RetryWaitMin <= 0 {
-		rc.RetryWaitMin = DefaultRetryWaitMin
-	}
-	if rc.RetryWaitMax <= 0 {
-		rc.RetryWaitMax = DefaultRetryWaitMax
-	}
-	if rc.RetryWaitMax < rc.RetryWaitMin {
-		rc.RetryWaitMax = rc.RetryWaitMin
-	}
-	switch {
-	case rc.RetryMax == 0:
-		rc.RetryMax = DefaultRetryMax
-	case rc.RetryMax < 0:
-		rc.RetryMax = 0
-	}
-	if cfg.Logger != nil {
-		rc.Logger = cfg.Logger
-	}
+		WaitHint:     hubWaitHint,
+	})
 	ua := cfg.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
@@ -407,21 +379,10 @@ func giveUp(resp *http.Response, err error, attempts int) (*http.Response, error
 	return nil, ex
 }
 
-// backoff is go-retryablehttp's DefaultBackoff (exponential between min and max) except that a
-// wait the Hub asks for, in Retry-After or RateLimit "t=", is honoured but capped at max, so one
-// plan never hangs on a long reset window.
-func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d := waitFromHeaders(resp.Header, time.Now()); d > 0 {
-			return min(d, maxWait)
-		}
-	}
-	// Without a usable header DefaultBackoff only computes min * 2^attempt, capped at max.
-	h := resp
-	if h != nil {
-		h = &http.Response{StatusCode: resp.StatusCode}
-	}
-	return retryablehttp.DefaultBackoff(minWait, maxWait, attempt, h)
+// hubWaitHint is the Hub's wait request for httpretry's backoff.
+func hubWaitHint(h http.Header, now time.Time) (time.Duration, bool) {
+	d := waitFromHeaders(h, now)
+	return d, d > 0
 }
 
 var rateLimitReset = regexp.MustCompile(`(?:^|[;,\s])t=(\d+)`)

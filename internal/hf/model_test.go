@@ -1,6 +1,8 @@
 package hf
 
 import (
+	"github.com/inferstack/terraform-provider-inferstack/internal/httpretry"
+
 	"errors"
 	"net/http"
 	"strings"
@@ -223,13 +225,13 @@ func TestBackoff(t *testing.T) {
 		{"Retry-After honoured", 0, resp(429, "7"), 7 * time.Second},
 		{"Retry-After on 503", 0, resp(503, "3"), 3 * time.Second},
 		{"Retry-After capped at max", 0, resp(429, "600"), 30 * time.Second},
-		{"Retry-After ignored on 500", 0, resp(500, "7"), 1 * time.Second},
+		{"Retry-After honoured on 500", 0, resp(500, "7"), 7 * time.Second},
 		{"network error", 1, nil, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := backoff(time.Second, 30*time.Second, tt.attempt, tt.resp); got != tt.want {
+			if got := httpretry.Backoff(hubWaitHint, time.Second, 30*time.Second, tt.attempt, tt.resp); got != tt.want {
 				t.Errorf("backoff = %s, want %s", got, tt.want)
 			}
 		})

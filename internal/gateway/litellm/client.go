@@ -33,7 +33,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,26 +40,20 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
+	"github.com/inferstack/terraform-provider-inferstack/internal/httpretry"
 )
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config (shared with every HTTP client of the provider).
 const (
-	DefaultRetryMax     = 4
-	DefaultRetryWaitMin = 1 * time.Second
-	DefaultRetryWaitMax = 30 * time.Second
-	DefaultUserAgent    = "terraform-provider-inferstack"
-	defaultTimeout      = 60 * time.Second
+	DefaultRetryMax     = httpretry.DefaultRetryMax
+	DefaultRetryWaitMin = httpretry.DefaultRetryWaitMin
+	DefaultRetryWaitMax = httpretry.DefaultRetryWaitMax
+	DefaultUserAgent    = httpretry.DefaultUserAgent
 	maxBodyBytes        = 8 << 20
 )
 
-// Logger receives retry and progress messages. It has the method set of go-retryablehttp's
-// LeveledLogger, so a tflog adapter or an hclog logger fits. Messages never include a secret.
-type Logger interface {
-	Error(msg string, keysAndValues ...any)
-	Info(msg string, keysAndValues ...any)
-	Debug(msg string, keysAndValues ...any)
-	Warn(msg string, keysAndValues ...any)
-}
+// Logger receives retry and progress messages; messages never include a secret.
+type Logger = httpretry.Logger
 
 // Config configures a Client.
 type Config struct {
@@ -126,33 +119,17 @@ func New(cfg Config) (*Client, error) {
 			}
 			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
-		hc = &http.Client{Transport: tr, Timeout: defaultTimeout}
+		hc = &http.Client{Transport: tr, Timeout: httpretry.DefaultTimeout}
 	}
-	rc := &retryablehttp.Client{
+	rc := httpretry.New(httpretry.Options{
 		HTTPClient:   hc,
+		RetryMax:     cfg.RetryMax,
 		RetryWaitMin: cfg.RetryWaitMin,
 		RetryWaitMax: cfg.RetryWaitMax,
-		RetryMax:     cfg.RetryMax,
+		Logger:       cfg.Logger,
 		CheckRetry:   retryPolicy,
-		Backoff:      backoff,
 		ErrorHandler: giveUp,
-	}
-	if rc.RetryWaitMin <= 0 {
-		rc.RetryWaitMin = DefaultRetryWaitMin
-	}
-	if rc.RetryWaitMax <= 0 {
-		rc.RetryWaitMax = DefaultRetryWaitMax
-	}
-	rc.RetryWaitMax = max(rc.RetryWaitMax, rc.RetryWaitMin)
-	switch {
-	case rc.RetryMax == 0:
-		rc.RetryMax = DefaultRetryMax
-	case rc.RetryMax < 0:
-		rc.RetryMax = 0
-	}
-	if cfg.Logger != nil {
-		rc.Logger = cfg.Logger
-	}
+	})
 	ua := cfg.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
@@ -361,7 +338,7 @@ func (c *Client) SetFallbacks(ctx context.Context, modelName string, fallbacks [
 			e.Message += "; the model names must be served by the proxy (a route created in this apply reaches other proxy instances at their next database poll: run again shortly)"
 			return e
 		}
-		wait := backoff(c.http.RetryWaitMin, c.http.RetryWaitMax, attempt, nil)
+		wait := httpretry.Backoff(httpretry.RetryAfter, c.http.RetryWaitMin, c.http.RetryWaitMax, attempt, nil)
 		c.log("the proxy's router does not know a model of the fallback setting yet; retrying", "model", modelName, "wait", wait.String())
 		t := time.NewTimer(wait)
 		select {
@@ -537,32 +514,6 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 		}
 	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-}
-
-// backoff is go-retryablehttp's exponential backoff between min and max, except that a wait the
-// gateway asks for in Retry-After is honoured, capped at max so one plan never hangs.
-func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(d, maxWait)
-		}
-	}
-	return retryablehttp.DefaultBackoff(minWait, maxWait, attempt, nil)
-}
-
-// retryAfter reads a Retry-After value: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // exhausted is what giveUp returns when go-retryablehttp stops: the last answer (if any) and

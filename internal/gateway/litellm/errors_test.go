@@ -3,7 +3,6 @@ package litellm
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
 )
@@ -44,27 +43,5 @@ func TestMessageAndKind(t *testing.T) {
 				t.Errorf("kindOf = %v, want %v", k, tc.kind)
 			}
 		})
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cases := []struct {
-		v    string
-		want time.Duration
-		ok   bool
-	}{
-		{"", 0, false},
-		{"3", 3 * time.Second, true},
-		{"0.05", 50 * time.Millisecond, true},
-		{now.Add(10 * time.Second).Format("Mon, 02 Jan 2006 15:04:05 GMT"), 10 * time.Second, true},
-		{now.Add(-time.Minute).Format("Mon, 02 Jan 2006 15:04:05 GMT"), 0, true},
-		{"soon", 0, false},
-	}
-	for _, tc := range cases {
-		if got, ok := retryAfter(tc.v, now); got != tc.want || ok != tc.ok {
-			t.Errorf("retryAfter(%q) = %s, %v; want %s, %v", tc.v, got, ok, tc.want, tc.ok)
-		}
 	}
 }
