@@ -7,7 +7,11 @@ tofu=$1 lab=$2 mirror=$3 action=${4:-apply}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$lab/quickstart
 
+# Run from a copy, so the example folder stays clean and the lock file always matches the
+# provider just built into the mirror.
 mkdir -p "$work"
+cp "$here"/*.tf "$work"/
+rm -f "$work/.terraform.lock.hcl"
 cat >"$lab/tofurc" <<RC
 provider_installation {
   filesystem_mirror {
@@ -19,24 +23,36 @@ provider_installation {
   }
 }
 RC
-export TF_CLI_CONFIG_FILE=$lab/tofurc TF_DATA_DIR=$work/.terraform TF_IN_AUTOMATION=1
+export TF_CLI_CONFIG_FILE=$lab/tofurc TF_IN_AUTOMATION=1
 # The lab's moto accepts any credentials; a real account would use its own chain.
 export AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab
-state=$work/terraform.tfstate
 vars=$lab/quickstart.tfvars.json
 
-"$tofu" -chdir="$here" init -input=false -upgrade >/dev/null
+"$tofu" -chdir="$work" init -input=false >"$work/init.log" 2>&1 || { cat "$work/init.log"; exit 1; }
 if [ "$action" = destroy ]; then
-  "$tofu" -chdir="$here" destroy -input=false -auto-approve -state="$state" -var-file="$vars" >/dev/null
+  "$tofu" -chdir="$work" destroy -input=false -auto-approve -var-file="$vars" -no-color >"$work/destroy.log" 2>&1 \
+    || { cat "$work/destroy.log"; exit 1; }
   echo "quickstart destroyed"
   exit 0
 fi
 
 echo "== tofu apply examples/quickstart (OpenTofu $("$tofu" version | head -1 | sed 's/^OpenTofu v//'))"
-"$tofu" -chdir="$here" apply -input=false -auto-approve -state="$state" -var-file="$vars" -no-color | grep -E '^(Apply complete|Error|│)' || true
+if ! "$tofu" -chdir="$work" apply -input=false -auto-approve -var-file="$vars" -no-color >"$work/apply.log" 2>&1; then
+  cat "$work/apply.log"
+  exit 1
+fi
+grep -E '^(Apply complete|Warning)' "$work/apply.log" || true
 echo
 echo "== GPU instance types with at least 40 GiB per GPU (AWS catalogue, served by the lab's moto)"
-"$tofu" -chdir="$here" output -state="$state" -raw gpu_types_table
+"$tofu" -chdir="$work" output -raw gpu_types_table
+echo
+echo
+echo "== Deployment plan (sized from the model's config.json on the lab's Hugging Face Hub stand-in)"
+"$tofu" -chdir="$work" output -raw plan_summary
+echo
+echo
+echo "== Hosting cost: self-hosting the recommended deployment against a closed API"
+"$tofu" -chdir="$work" output -raw cost_summary
 echo
 echo
 echo "The lab is still running (state in $lab). Tear it down with: make demo-down"

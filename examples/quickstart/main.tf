@@ -1,11 +1,16 @@
 # The quickstart: what a platform repo writes to stand up self-hosted inference. On the local lab
-# (`make demo`) AWS is moto; on a real account leave aws_endpoint null and use your credentials.
+# (`make demo`) AWS is moto and the Hugging Face Hub is a stand-in; on a real account leave
+# aws_endpoint and hf_endpoint null and use your credentials (and an HF token for gated models).
 
 locals {
   aws_services = ["ec2", "autoscaling", "elasticloadbalancing", "iam", "ssm", "secretsmanager", "sts", "servicequotas", "pricing"]
 }
 
 provider "inferstack" {
+  huggingface {
+    endpoint = var.hf_endpoint # null: HF_ENDPOINT, then https://huggingface.co
+    token    = var.hf_token    # null: HF_TOKEN; gated models (Llama, Gemma, Mistral) need one
+  }
   aws {
     region    = var.aws_region
     endpoints = var.aws_endpoint == null ? null : { for s in local.aws_services : s => var.aws_endpoint }
@@ -18,4 +23,24 @@ data "inferstack_gpu_types" "candidates" {
   region             = var.aws_region
   min_gpu_memory_gib = var.min_gpu_memory_gib
   gpu_manufacturer   = "NVIDIA"
+}
+
+# Size the model from the Hub itself against every NVIDIA instance type of the region.
+data "inferstack_deployment_plan" "model" {
+  model         = var.model
+  max_model_len = var.max_model_len
+  concurrency   = var.concurrency
+  candidates    = { cloud = "aws", region = var.aws_region }
+}
+
+# Does self-hosting it pay, against a closed API at the same volume?
+data "inferstack_hosting_cost" "model" {
+  input_tokens_per_day  = var.input_tokens_per_day
+  output_tokens_per_day = var.output_tokens_per_day
+  api                   = var.api_price
+  self_host = {
+    hourly_usd        = var.node_hourly_usd
+    nodes             = try(data.inferstack_deployment_plan.model.recommended.nodes, 1)
+    tokens_per_second = var.node_tokens_per_second
+  }
 }

@@ -20,3 +20,90 @@ variable "min_gpu_memory_gib" {
     error_message = "min_gpu_memory_gib must be zero or more."
   }
 }
+
+variable "hf_endpoint" {
+  description = "Hugging Face Hub endpoint (the local lab's stand-in). Leave null for HF_ENDPOINT, then the real Hub."
+  type        = string
+  default     = null
+}
+
+variable "hf_token" {
+  description = "Hugging Face token, for gated models. Leave null for HF_TOKEN (or no token: the default model is open)."
+  type        = string
+  sensitive   = true
+  default     = null
+}
+
+variable "model" {
+  description = "Hugging Face model id to size, owner/name."
+  type        = string
+  default     = "Qwen/Qwen2.5-72B-Instruct"
+}
+
+variable "max_model_len" {
+  description = "Context length to serve, in tokens."
+  type        = number
+  default     = 32768
+
+  validation {
+    condition     = var.max_model_len >= 1 && floor(var.max_model_len) == var.max_model_len
+    error_message = "max_model_len must be a whole number of tokens, at least 1."
+  }
+}
+
+variable "concurrency" {
+  description = "Sequences of max_model_len tokens that must fit in the KV cache at once."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.concurrency >= 1 && floor(var.concurrency) == var.concurrency
+    error_message = "concurrency must be a whole number, at least 1."
+  }
+}
+
+variable "input_tokens_per_day" {
+  description = "Prompt tokens a day the model would serve."
+  type        = number
+  default     = 160000000
+}
+
+variable "output_tokens_per_day" {
+  description = "Generated tokens a day the model would serve."
+  type        = number
+  default     = 40000000
+}
+
+variable "api_price" {
+  description = "The closed API to compare with: USD per million input and output tokens."
+  type = object({
+    input_usd_per_million  = number
+    output_usd_per_million = number
+  })
+  default = {
+    input_usd_per_million  = 2.50
+    output_usd_per_million = 10.00
+  }
+}
+
+variable "node_hourly_usd" {
+  description = "Price an hour of one node of the recommended instance type. The default is g6e.48xlarge on demand in us-east-1 (what the default model is sized onto); check your own price list."
+  type        = number
+  default     = 30.131
+
+  validation {
+    condition     = var.node_hourly_usd > 0
+    error_message = "node_hourly_usd must be greater than 0."
+  }
+}
+
+variable "node_tokens_per_second" {
+  description = "Sustained output tokens a second one deployment serves at your batch sizes. Measure it with a load test; the default is a conservative guess for a 70B-class model on 8 x L40S."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.node_tokens_per_second > 0
+    error_message = "node_tokens_per_second must be greater than 0."
+  }
+}

@@ -112,12 +112,8 @@ func (d *gpuTypesDataSource) Read(ctx context.Context, req datasource.ReadReques
 	}
 	cloud, region := m.Cloud.ValueString(), m.Region.ValueString()
 
-	var catalog backend.GPUCatalog = d.data.AWS
-	if cloud == "azure" {
-		catalog = d.data.Azure
-	}
 	tflog.Debug(ctx, "listing GPU instance types", map[string]any{"cloud": cloud, "region": region})
-	all, err := catalog.GPUTypes(ctx, region)
+	all, err := d.data.GPUTypes(ctx, cloud, region) // listed once per run, shared with inferstack_deployment_plan
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("listing GPU types (%s %s)", cloud, region), err.Error())
 		return

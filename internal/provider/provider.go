@@ -285,13 +285,19 @@ func (p *inferstackProvider) userAgent() string {
 
 // Resources lists the provider's resources.
 func (p *inferstackProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		newAPIRouteResource,
+	}
 }
 
 // DataSources lists the provider's data sources.
 func (p *inferstackProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newGPUTypesDataSource,
+		newLiteLLMConfigDataSource,
+		newHFModelDataSource,
+		newDeploymentPlanDataSource,
+		newHostingCostDataSource,
 	}
 }
 
@@ -302,6 +308,10 @@ type providerData struct {
 	AWS         *awsbackend.Backend
 	Azure       *azurebackend.Backend
 	Gateway     gatewaySettings
+	gateway     lazyGateway // the gateway client, built on first use (gateway_client.go)
+
+	hf         lazyHF          // the Hugging Face Hub client, built on first use (hf_client.go)
+	gpuCatalog gpuCatalogCache // GPU instance types by cloud and region, listed once (gpu_catalog.go)
 }
 
 type huggingFaceSettings struct {
