@@ -181,6 +181,29 @@ func (p *inferstackProvider) Schema(_ context.Context, _ provider.SchemaRequest,
 					},
 				},
 			},
+			"onprem": schema.SingleNestedBlock{
+				MarkdownDescription: "How on-prem GPU hosts are reached over SSH. The credential lives here, not on " +
+					"the cluster, so that every resource that works on a cluster's hosts (the cluster itself, its " +
+					"endpoints) can use it in any run without keeping it in state.",
+				Attributes: map[string]schema.Attribute{
+					"ssh_private_key": schema.StringAttribute{
+						Optional:  true,
+						Sensitive: true,
+						MarkdownDescription: "PEM private key (OpenSSH, PKCS#1 or PKCS#8) authorised on every on-prem host. " +
+							"Defaults to `INFERSTACK_SSH_PRIVATE_KEY`.",
+					},
+					"ssh_passphrase": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "Passphrase of an encrypted `ssh_private_key`. Defaults to `INFERSTACK_SSH_PASSPHRASE`.",
+					},
+					"known_hosts": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "known_hosts text trusted for hosts that have no `host_key` of their own " +
+							"(plain `host` and `[host]:port` patterns). Defaults to `INFERSTACK_SSH_KNOWN_HOSTS`.",
+					},
+				},
+			},
 			"gateway": schema.SingleNestedBlock{
 				MarkdownDescription: "The LiteLLM proxy that `inferstack_api_route` registers models in.",
 				Attributes: map[string]schema.Attribute{
@@ -208,6 +231,13 @@ type inferstackProviderModel struct {
 	AWS         *awsModel         `tfsdk:"aws"`
 	Azure       *azureModel       `tfsdk:"azure"`
 	Gateway     *gatewayModel     `tfsdk:"gateway"`
+	OnPrem      *onPremModel      `tfsdk:"onprem"`
+}
+
+type onPremModel struct {
+	SSHPrivateKey types.String `tfsdk:"ssh_private_key"`
+	SSHPassphrase types.String `tfsdk:"ssh_passphrase"`
+	KnownHosts    types.String `tfsdk:"known_hosts"`
 }
 
 type huggingFaceModel struct {
@@ -263,6 +293,7 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 	}
 	data.Azure = azurebackend.New(azCfg)
 	data.Gateway = expandGateway(cfg.Gateway, &resp.Diagnostics)
+	data.OnPrem = expandOnPrem(cfg.OnPrem)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -309,6 +340,8 @@ type providerData struct {
 	Azure       *azurebackend.Backend
 	Gateway     gatewaySettings
 	gateway     lazyGateway // the gateway client, built on first use (gateway_client.go)
+	OnPrem      onPremSettings
+	onprem      lazyOnPrem // the SSH client of on-prem hosts, built on first use (onprem_client.go)
 
 	hf         lazyHF          // the Hugging Face Hub client, built on first use (hf_client.go)
 	gpuCatalog gpuCatalogCache // GPU instance types by cloud and region, listed once (gpu_catalog.go)
@@ -317,6 +350,23 @@ type providerData struct {
 type huggingFaceSettings struct {
 	Endpoint string
 	Token    string
+}
+
+type onPremSettings struct {
+	SSHPrivateKey string
+	SSHPassphrase string
+	KnownHosts    string
+}
+
+func expandOnPrem(m *onPremModel) onPremSettings {
+	if m == nil {
+		m = &onPremModel{}
+	}
+	return onPremSettings{
+		SSHPrivateKey: stringOr(m.SSHPrivateKey, "INFERSTACK_SSH_PRIVATE_KEY"),
+		SSHPassphrase: stringOr(m.SSHPassphrase, "INFERSTACK_SSH_PASSPHRASE"),
+		KnownHosts:    stringOr(m.KnownHosts, "INFERSTACK_SSH_KNOWN_HOSTS"),
+	}
 }
 
 type gatewaySettings struct {

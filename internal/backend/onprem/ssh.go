@@ -35,6 +35,11 @@ type Host struct {
 	// HostKey is the server's public key in authorized_keys form ("ssh-ed25519 AAAA...").
 	HostKey string
 	Labels  map[string]string
+	// Via is the jump host (bastion) this host is reached through, if any.
+	Via *Host
+	// InsecureIgnoreHostKey trusts whatever key the host presents (no HostKey, no known_hosts
+	// entry needed). The provider warns on every plan when a cluster sets it.
+	InsecureIgnoreHostKey bool
 }
 
 func (h Host) addr() string {
@@ -43,6 +48,15 @@ func (h Host) addr() string {
 		port = 22
 	}
 	return net.JoinHostPort(h.Address, strconv.Itoa(port))
+}
+
+// connKey names a cached connection: the same user, address and route share one.
+func (h Host) connKey() string {
+	k := h.user() + "@" + h.addr()
+	if h.Via != nil {
+		k += " via " + h.Via.connKey()
+	}
+	return k
 }
 
 func (h Host) user() string {
@@ -57,13 +71,10 @@ type SSHConfig struct {
 	PrivateKey string // PEM (OpenSSH, PKCS#1/8)
 	Passphrase string // for an encrypted PrivateKey
 	// KnownHosts is known_hosts text used for hosts without a HostKey of their own.
-	KnownHosts string
-	// InsecureIgnoreHostKey trusts any host key. The provider warns on every plan when it is set.
-	InsecureIgnoreHostKey bool
-	Bastion               *Host
-	ConnectTimeout        time.Duration // per dial attempt; default 10s
-	DialAttempts          int           // default 3, with backoff
-	UserAgent             string        // sent as the SSH client version
+	KnownHosts     string
+	ConnectTimeout time.Duration // per dial attempt; default 10s
+	DialAttempts   int           // default 3, with backoff
+	UserAgent      string        // sent as the SSH client version
 }
 
 // ErrHostKeyMismatch is wrapped when a host presents a key other than the one configured.
@@ -178,7 +189,7 @@ func (c *Client) hostKeyCallback(h Host) (ssh.HostKeyCallback, error) {
 			return err
 		}, nil
 	}
-	if c.cfg.InsecureIgnoreHostKey {
+	if h.InsecureIgnoreHostKey {
 		return ssh.InsecureIgnoreHostKey(), nil //nolint:gosec // the user asked for it; the provider warns
 	}
 	return nil, fmt.Errorf("host %s: no host key to check: set host_key on the host, known_hosts, or (not recommended) insecure_ignore_host_key = true", h.Name)
@@ -215,7 +226,7 @@ func (c *Client) clientConfig(h Host) (*ssh.ClientConfig, error) {
 
 // conn returns the cached connection to h, dialling (through the bastion, if any) with backoff.
 func (c *Client) conn(ctx context.Context, h Host) (*ssh.Client, error) {
-	key := h.user() + "@" + h.addr()
+	key := h.connKey()
 	c.mu.Lock()
 	if cl, ok := c.conns[key]; ok {
 		c.mu.Unlock()
@@ -258,7 +269,7 @@ func (c *Client) dial(ctx context.Context, h Host) (*ssh.Client, error) {
 		return nil, err
 	}
 	var raw net.Conn
-	if b := c.cfg.Bastion; b != nil {
+	if b := h.Via; b != nil {
 		jump, err := c.conn(ctx, *b)
 		if err != nil {
 			return nil, fmt.Errorf("through bastion %s: %w", b.Name, err)
@@ -289,7 +300,7 @@ func (c *Client) dial(ctx context.Context, h Host) (*ssh.Client, error) {
 
 // forget drops a broken cached connection so the next call dials again.
 func (c *Client) forget(h Host) {
-	key := h.user() + "@" + h.addr()
+	key := h.connKey()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.conns[key]; ok {
