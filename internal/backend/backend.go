@@ -34,3 +34,39 @@ var ErrNotFound = errors.New("not found")
 
 // IsNotFound reports whether err means the object is gone.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// InputError is a problem with what the user wrote that a backend found against the real world
+// (a preflight check): an instance type not offered in a subnet's zone, a quota too small.
+// Attribute names the argument inside the backend's block, in HCL spelling ("instance_type",
+// "subnet_ids", "capacity", "ami"), so the provider can attach the diagnostic to its path.
+type InputError struct {
+	Attribute string
+	Message   string // what is wrong and what to do, without the attribute name
+}
+
+func (e *InputError) Error() string { return e.Attribute + ": " + e.Message }
+
+// InputErrors returns every *InputError in err, which may join several (errors.Join) or wrap one.
+func InputErrors(err error) []*InputError {
+	var out []*InputError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if ie, ok := err.(*InputError); ok {
+			out = append(out, ie)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}

@@ -58,8 +58,9 @@ type Backend struct {
 	base    aws.Config
 	baseErr error
 
-	mu   sync.Mutex
-	ec2s map[string]*ec2.Client
+	mu      sync.Mutex
+	ec2s    map[string]*ec2.Client
+	clients map[string]any // "<service>/<region>" -> client, for the services in clients.go
 }
 
 // New returns a Backend; nothing is loaded or called until the first client is needed.

@@ -1,0 +1,291 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+// DefaultWaitTimeout bounds a wait whose context has no deadline (the resource's timeouts
+// normally set one).
+const DefaultWaitTimeout = 20 * time.Minute
+
+// pollInterval is how often waits look again; tests shorten it.
+var pollInterval = 5 * time.Second
+
+// waitFor calls check until it reports done or fails, or until ctx ends (DefaultWaitTimeout when
+// ctx has no deadline). The first check runs at once.
+func waitFor(ctx context.Context, what string, check func() (bool, error)) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultWaitTimeout)
+		defer cancel()
+	}
+	for {
+		done, err := check()
+		if err != nil {
+			if ctx.Err() != nil { // the deadline struck during a call
+				return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+			}
+			return err
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// EnsureCluster makes the cluster spec describes exist and match it, and returns it: it runs
+// CheckCluster first (and returns its error before creating anything), then finds each object by
+// name and the tag inferstack:cluster=<name> and creates only what is missing, so a retried or
+// interrupted apply converges instead of duplicating. Existing objects are brought in line: the
+// security group's ingress rules (allowed CIDRs, serving ports), tags everywhere, the role's
+// policies, the load balancer's subnets. It does not wait for the load balancer to become active;
+// WaitClusterReady does. An object with the cluster's name that is not tagged as the cluster's is
+// an error, never adopted.
+func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster, error) {
+	pf, err := b.CheckCluster(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	region := pf.Region
+	n := ResourceNames(region, spec.Name)
+	tags := clusterTags(spec)
+
+	ec2c, err := b.EC2(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	iamc, err := b.IAM(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	elbc, err := b.ELBv2(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+
+	sgID, err := ensureSecurityGroup(ctx, ec2c, spec, pf, n, tags)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ensureRole(ctx, iamc, spec, region, n, tags); err != nil {
+		return nil, err
+	}
+	if _, err := ensureInstanceProfile(ctx, iamc, spec, n, tags); err != nil {
+		return nil, err
+	}
+	if _, err := ensureLoadBalancer(ctx, elbc, spec, pf, n, sgID, tags); err != nil {
+		return nil, err
+	}
+
+	c, err := b.readCluster(ctx, region, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	c.InstanceType = pf.InstanceType
+	c.ImageID = pf.ImageID
+	c.GPU = pf.GPU
+	c.Quota = pf.Quota
+	c.SpotQuota = pf.SpotQuota
+	c.Warnings = pf.Warnings
+	return c, nil
+}
+
+// UpdateCluster applies a changed spec in place: allowed_cidrs and serving ports become the
+// security group's ingress rules, tags are set and removed on every object, subnets (in the same
+// VPC) become the load balancer's, and a changed instance type, AMI or capacity is checked again
+// (CheckCluster) so the returned GPU and quota facts are current. Moving to another VPC is an
+// error: that replaces the cluster. It converges exactly as EnsureCluster does, so it also
+// recreates parts deleted behind the provider's back (see Cluster.Missing).
+func (b *Backend) UpdateCluster(ctx context.Context, spec ClusterSpec) (*Cluster, error) {
+	return b.EnsureCluster(ctx, spec)
+}
+
+// FindCluster reads the cluster name in region ("" = the provider's). When none of its objects
+// exists it returns an error wrapping backend.ErrNotFound; when only some do, it returns the
+// cluster with Missing naming the rest. The preflight facts (GPU, quota, image) are left zero.
+func (b *Backend) FindCluster(ctx context.Context, region, name string) (*Cluster, error) {
+	region, err := b.ResolveRegion(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return b.readCluster(ctx, region, name)
+}
+
+func (b *Backend) readCluster(ctx context.Context, region, name string) (*Cluster, error) {
+	n := ResourceNames(region, name)
+	ec2c, err := b.EC2(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	iamc, err := b.IAM(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	elbc, err := b.ELBv2(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{ID: ClusterID(region, name), Name: name, Region: region, SecretsPrefix: n.SecretsPrefix}
+
+	sg, err := findSecurityGroup(ctx, ec2c, name, n)
+	if err != nil {
+		return nil, err
+	}
+	if sg != nil {
+		c.SecurityGroupID = aws.ToString(sg.GroupId)
+		c.VPCID = aws.ToString(sg.VpcId)
+		c.AllowedCIDRs, c.ServingPorts = rulesView(*sg)
+		c.Tags = ec2TagMap(sg.Tags)
+		vo, err := ec2c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{c.VPCID}})
+		if err != nil && !hasCode(err, "InvalidVpcID.NotFound") {
+			return nil, fmt.Errorf("describing VPC %s: %w", c.VPCID, err)
+		}
+		if err == nil && len(vo.Vpcs) > 0 {
+			c.VPCCIDR = aws.ToString(vo.Vpcs[0].CidrBlock)
+		}
+	} else {
+		c.Missing = append(c.Missing, "security group")
+	}
+
+	role, err := getRole(ctx, iamc, n.Role)
+	if err != nil {
+		return nil, err
+	}
+	if role != nil && iamTagMap(role.Tags)[TagCluster] == name {
+		c.RoleName, c.RoleARN = aws.ToString(role.RoleName), aws.ToString(role.Arn)
+	} else {
+		c.Missing = append(c.Missing, "IAM role")
+	}
+
+	ip, err := getInstanceProfile(ctx, iamc, n.InstanceProfile)
+	if err != nil {
+		return nil, err
+	}
+	if ip != nil && iamTagMap(ip.Tags)[TagCluster] == name {
+		c.InstanceProfileName, c.InstanceProfileARN = aws.ToString(ip.InstanceProfileName), aws.ToString(ip.Arn)
+		if len(ip.Roles) == 0 || aws.ToString(ip.Roles[0].RoleName) != n.Role {
+			c.Missing = append(c.Missing, "IAM role in the instance profile")
+		}
+	} else {
+		c.Missing = append(c.Missing, "instance profile")
+	}
+
+	lb, err := findLoadBalancer(ctx, elbc, n)
+	if err != nil {
+		return nil, err
+	}
+	if lb != nil && lb.tags[TagCluster] == name {
+		c.LoadBalancerARN = aws.ToString(lb.lb.LoadBalancerArn)
+		c.LoadBalancerDNS = aws.ToString(lb.lb.DNSName)
+		if lb.lb.State != nil {
+			c.LoadBalancerState = string(lb.lb.State.Code)
+		}
+		c.LoadBalancerSubnetIDs = lbSubnets(lb.lb)
+		if c.VPCID == "" {
+			c.VPCID = aws.ToString(lb.lb.VpcId)
+		}
+	} else {
+		c.Missing = append(c.Missing, "load balancer")
+	}
+
+	if c.SecurityGroupID == "" && c.RoleName == "" && c.InstanceProfileName == "" && c.LoadBalancerARN == "" {
+		return nil, notFound("inference cluster %s in %s", name, region)
+	}
+	return c, nil
+}
+
+// WaitClusterReady waits until every part of the cluster exists and its load balancer is active,
+// and returns it; a failed load balancer is an error. Bound it with ctx (the resource's create
+// timeout); without a deadline it gives up after DefaultWaitTimeout.
+func (b *Backend) WaitClusterReady(ctx context.Context, region, name string) (*Cluster, error) {
+	region, err := b.ResolveRegion(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	var c *Cluster
+	err = waitFor(ctx, fmt.Sprintf("inference cluster %s in %s to be ready", name, region), func() (bool, error) {
+		cur, err := b.readCluster(ctx, region, name)
+		if err != nil {
+			return false, err
+		}
+		c = cur
+		if cur.LoadBalancerState == "failed" {
+			return false, fmt.Errorf("load balancer of inference cluster %s failed to provision", name)
+		}
+		return len(cur.Missing) == 0 && cur.LoadBalancerState == "active", nil
+	})
+	if err != nil && c != nil && len(c.Missing) > 0 {
+		err = fmt.Errorf("%w (missing: %s)", err, strings.Join(c.Missing, ", "))
+	}
+	return c, err
+}
+
+// DeleteCluster deletes everything the cluster is made of (the load balancer, then the security
+// group, then the instance profile and role) and waits until AWS no longer returns them. Only
+// objects tagged as the cluster's are touched. A cluster that does not exist is success. The
+// security group is retried while it is still in use (the load balancer's network interfaces take
+// a while to go; an endpoint's nodes must be gone first) until ctx ends.
+func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error {
+	region, err := b.ResolveRegion(ctx, region)
+	if err != nil {
+		return err
+	}
+	n := ResourceNames(region, name)
+	ec2c, err := b.EC2(ctx, region)
+	if err != nil {
+		return err
+	}
+	iamc, err := b.IAM(ctx, region)
+	if err != nil {
+		return err
+	}
+	elbc, err := b.ELBv2(ctx, region)
+	if err != nil {
+		return err
+	}
+
+	if err := deleteLoadBalancer(ctx, elbc, name, n); err != nil {
+		return err
+	}
+
+	sg, err := findSecurityGroup(ctx, ec2c, name, n)
+	if err != nil {
+		return err
+	}
+	if sg != nil {
+		id := aws.ToString(sg.GroupId)
+		var lastErr error
+		err := waitFor(ctx, "security group "+id+" to be deleted", func() (bool, error) {
+			_, err := ec2c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+			switch {
+			case err == nil || hasCode(err, "InvalidGroup.NotFound"):
+			case hasCode(err, "DependencyViolation"):
+				lastErr = err
+				return false, nil
+			default:
+				return false, fmt.Errorf("deleting security group %s: %w", id, err)
+			}
+			g, err := describeGroup(ctx, ec2c, id)
+			return err == nil && g == nil, err
+		})
+		if err != nil {
+			if lastErr != nil {
+				return fmt.Errorf("%w: still in use: %s", err, apiMessage(lastErr))
+			}
+			return err
+		}
+	}
+
+	return deleteIAM(ctx, iamc, name, n)
+}
