@@ -27,6 +27,11 @@ export TF_CLI_CONFIG_FILE=$lab/tofurc TF_IN_AUTOMATION=1
 # The lab's moto accepts any credentials; a real account would use its own chain.
 export AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab
 vars=$lab/quickstart.tfvars.json
+# The lab endpoint's API key: made once, kept root-only beside the lab's state.
+keyfile=$lab/vllm_api_key
+[ -s "$keyfile" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$keyfile")
+export TF_VAR_vllm_api_key
+TF_VAR_vllm_api_key=$(cat "$keyfile")
 
 "$tofu" -chdir="$work" init -input=false >"$work/init.log" 2>&1 || { cat "$work/init.log"; exit 1; }
 if [ "$action" = destroy ]; then
@@ -54,5 +59,19 @@ echo
 echo "== Hosting cost: self-hosting the recommended deployment against a closed API"
 "$tofu" -chdir="$work" output -raw cost_summary
 echo
+echo
+echo "== vLLM on the lab's two SSH GPU hosts (an OpenAI-compatible stand-in in place of the GPU container)"
+"$tofu" -chdir="$work" output -json onprem_endpoint | jq -r '
+  "model pinned to commit \(.resolved_revision)",
+  (.placements[] | "  replica \(.replica) on \(.host): GPUs \(.gpu_ids | map(tostring) | join(",")), \(.url)")'
+url=$("$tofu" -chdir="$work" output -json onprem_endpoint | jq -r '.urls[0]')
+model=$(jq -r '.onprem_model // "Qwen/Qwen2.5-7B-Instruct"' "$vars")
+echo
+echo "== A chat completion through $url (with the endpoint's API key)"
+curl -sS --fail-with-body -H "Authorization: Bearer $TF_VAR_vllm_api_key" -H 'Content-Type: application/json' \
+  -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello from the inferstack lab\"}]}" \
+  "$url/chat/completions" | jq -r '"  assistant: \(.choices[0].message.content)"'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$url/chat/completions")
+echo "  the same request without the key: HTTP $code"
 echo
 echo "The lab is still running (state in $lab). Tear it down with: make demo-down"

@@ -15,6 +15,10 @@ provider "inferstack" {
     region    = var.aws_region
     endpoints = var.aws_endpoint == null ? null : { for s in local.aws_services : s => var.aws_endpoint }
   }
+  onprem {
+    # null: INFERSTACK_SSH_PRIVATE_KEY. The key never reaches state.
+    ssh_private_key = var.ssh_private_key_file == null ? null : file(var.ssh_private_key_file)
+  }
 }
 
 # Which GPU instance types could serve a large model: big GPUs, NVIDIA (the vLLM CUDA image).
@@ -42,5 +46,23 @@ data "inferstack_hosting_cost" "model" {
     hourly_usd        = var.node_hourly_usd
     nodes             = try(data.inferstack_deployment_plan.model.recommended.nodes, 1)
     tokens_per_second = var.node_tokens_per_second
+  }
+}
+
+# Serve a model on your own GPU servers: a cluster of SSH hosts (host keys checked) and a vLLM
+# endpoint with two replicas placed on hosts with free GPUs. Skipped when no hosts are given.
+module "onprem" {
+  source = "../../modules/onprem-inference-stack"
+  count  = length(var.onprem_hosts) > 0 ? 1 : 0
+
+  name    = "quickstart"
+  hosts   = var.onprem_hosts
+  api_key = var.vllm_api_key
+  endpoints = {
+    (var.onprem_endpoint_name) = {
+      model         = var.onprem_model
+      replicas      = 2
+      max_model_len = 16384
+    }
   }
 }

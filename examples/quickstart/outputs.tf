@@ -74,3 +74,13 @@ output "cost_summary" {
     : format("  break-even: %.0f tokens a day in this mix", local.cost.breakeven_tokens_per_day),
   ])
 }
+
+output "onprem_endpoint" {
+  description = "The on-prem endpoint: pinned commit, one OpenAI base URL per replica, and where each replica runs."
+  value       = length(module.onprem) == 0 ? null : module.onprem[0].endpoints[var.onprem_endpoint_name]
+}
+
+output "onprem_nodes" {
+  description = "What each on-prem host reported."
+  value       = length(module.onprem) == 0 ? null : module.onprem[0].nodes
+}

@@ -107,3 +107,46 @@ variable "node_tokens_per_second" {
     error_message = "node_tokens_per_second must be greater than 0."
   }
 }
+
+variable "onprem_hosts" {
+  description = "GPU servers reachable over SSH (name, address, port, user, host_key, labels). Empty: no on-prem stack."
+  type = list(object({
+    name     = string
+    address  = string
+    port     = optional(number, 22)
+    user     = optional(string, "root")
+    host_key = string
+    labels   = optional(map(string), {})
+  }))
+  default = []
+}
+
+variable "ssh_private_key_file" {
+  description = "File with the SSH private key authorised on the on-prem hosts. Null: INFERSTACK_SSH_PRIVATE_KEY."
+  type        = string
+  default     = null
+}
+
+variable "vllm_api_key" {
+  description = "API key clients must send to the on-prem vLLM endpoint."
+  type        = string
+  sensitive   = true
+  default     = null
+
+  validation {
+    condition     = length(var.onprem_hosts) == 0 || try(length(var.vllm_api_key) >= 16, false)
+    error_message = "vllm_api_key must be at least 16 characters when onprem_hosts is set: vLLM always runs with an API key."
+  }
+}
+
+variable "onprem_model" {
+  description = "Hugging Face model the on-prem endpoint serves (pinned to the commit main resolves to)."
+  type        = string
+  default     = "Qwen/Qwen2.5-7B-Instruct"
+}
+
+variable "onprem_endpoint_name" {
+  description = "Name of the on-prem endpoint."
+  type        = string
+  default     = "qwen-7b"
+}

@@ -318,6 +318,8 @@ func (p *inferstackProvider) userAgent() string {
 func (p *inferstackProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newAPIRouteResource,
+		newInferenceClusterResource,
+		newModelEndpointResource,
 	}
 }
 

@@ -222,10 +222,23 @@ func serve(dir, standin string) error {
 		}
 		info.Hosts = append(info.Hosts, hi)
 	}
+	var hosts []map[string]any
+	for _, h := range info.Hosts {
+		hosts = append(hosts, map[string]any{
+			"name": h.Name, "address": h.Address, "port": h.Port, "user": h.User, "host_key": h.HostKey,
+			"labels": map[string]string{"lab": "true"},
+		})
+	}
 	if err := writeJSON(filepath.Join(dir, "quickstart.tfvars.json"), map[string]any{
-		"aws_endpoint": proxy.URL,
-		"hf_endpoint":  hub.URL,
+		"aws_endpoint":         proxy.URL,
+		"hf_endpoint":          hub.URL,
+		"onprem_hosts":         hosts,
+		"ssh_private_key_file": keyFile,
 	}); err != nil {
+		return err
+	}
+	// For modules/onprem-inference-stack's tests against the lab.
+	if err := writeJSON(filepath.Join(dir, "onprem.tfvars.json"), map[string]any{"hosts": hosts}); err != nil {
 		return err
 	}
 	if err := writeJSON(infoPath(dir), info); err != nil {

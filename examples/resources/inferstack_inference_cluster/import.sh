@@ -1,0 +1,3 @@
+# An on-prem cluster is imported by its id, which describes its hosts (onprem/<name>/<descriptor>):
+# `terraform state show inferstack_inference_cluster.lab` (or an output of the id) gives it.
+terraform import inferstack_inference_cluster.lab 'onprem/lab/eyJuIjoibGFiIiwiciI6ImRvY2tlciIsImgiOlt7Im4iOiJncHUtYSIsImEiOiIxMC4wLjAuMTEiLCJwIjoyMiwidSI6Im9wcyJ9XX0'

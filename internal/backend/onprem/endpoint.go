@@ -1,0 +1,714 @@
+package onprem
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
+)
+
+// An endpoint on an on-prem cluster is one vLLM deployment whose replicas are placed on the
+// cluster's hosts by free GPUs. Each host runs the node script (vllm.NodeBundle) for the
+// replicas placed on it: the script allocates GPUs and ports in the host's own ledger under a
+// lock, so the ledger, not Terraform's state, is the truth about who holds what.
+
+// EndpointConfig is the desired state of an endpoint on a cluster.
+type EndpointConfig struct {
+	Cluster ClusterRef
+	// Spec is the template of every host's spec: Endpoint, Model, ServedModelName, Engine,
+	// Runtime, ReadyTimeout... Replicas, ListenAddress and Secrets are filled in per host.
+	Spec vllm.Spec
+	// Replicas is the desired number of replicas.
+	Replicas int
+	// NodeSelector limits placement to hosts having all these labels.
+	NodeSelector map[string]string
+	// APIKey is the key clients send; HFToken the Hub token ("" when none). Both are written to
+	// root-only files on each host through SSH stdin, never on a command line.
+	APIKey  string
+	HFToken string
+	// MaxUnavailable is how many replicas may restart at once (default 1). A host's replicas
+	// converge together, so a host with more replicas than this is a batch of its own.
+	MaxUnavailable int
+}
+
+// Placement is one replica of an endpoint on a host.
+type Placement struct {
+	Host    string
+	Replica int
+	GPUIDs  []int
+	Port    int
+	URL     string // OpenAI base URL, http://ADDRESS:PORT/v1
+	Ready   bool
+}
+
+// EndpointState is an endpoint as the hosts report it.
+type EndpointState struct {
+	Placements []Placement
+	// Unreachable names hosts that could not be asked.
+	Unreachable []string
+}
+
+// ErrEndpointNotFound is returned by FindEndpoint when no reachable host has the endpoint.
+var ErrEndpointNotFound = errors.New("endpoint not found")
+
+// IsNotFound reports whether err means the endpoint does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrEndpointNotFound) }
+
+// DeployError is a deploy that stopped part-way: Placements are what exist.
+type DeployError struct {
+	Placements []Placement
+	Err        error
+}
+
+func (e *DeployError) Error() string { return e.Err.Error() }
+func (e *DeployError) Unwrap() error { return e.Err }
+
+const nodeCmd = `"${INFERSTACK_ROOT:-}` + vllm.ScriptPath + `"`
+
+// EnsureScript installs the node script on h unless the same version is there already.
+func (c *Client) EnsureScript(ctx context.Context, h Host) error {
+	script, version, err := vllm.NodeScript()
+	if err != nil {
+		return err
+	}
+	out, err := c.Run(ctx, h, nodeCmd+" version 2>/dev/null || true", nil)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(string(out), " "+version+" ") {
+		return nil
+	}
+	const install = `set -euo pipefail
+p="${INFERSTACK_ROOT:-}` + vllm.ScriptPath + `"
+mkdir -p "$(dirname "$p")"
+cat >"$p.upload"
+chmod 0755 "$p.upload"
+mv -f "$p.upload" "$p"`
+	if _, err := c.Run(ctx, h, install, script); err != nil {
+		return fmt.Errorf("installing the node script on %s: %w", h.Name, err)
+	}
+	return nil
+}
+
+// GPUs returns the GPU report of h (`inferstack-node gpus`), installing the script first.
+func (c *Client) GPUs(ctx context.Context, h Host) (vllm.GPUReport, error) {
+	if err := c.EnsureScript(ctx, h); err != nil {
+		return vllm.GPUReport{}, err
+	}
+	out, err := c.Run(ctx, h, nodeCmd+" gpus", nil)
+	if err != nil {
+		return vllm.GPUReport{}, err
+	}
+	r, err := vllm.ParseGPUReport(out)
+	if err != nil {
+		return vllm.GPUReport{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	return r, nil
+}
+
+// SelectHosts returns the cluster's hosts that have every label of selector.
+func SelectHosts(hosts []Host, selector map[string]string) []Host {
+	var out []Host
+	for _, h := range hosts {
+		ok := true
+		for k, v := range selector {
+			if h.Labels[k] != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// hostRoom is what placement knows about a candidate host.
+type hostRoom struct {
+	host  Host
+	total int
+	avail int   // free GPUs plus those this endpoint holds
+	held  []int // replica indices of this endpoint in the ledger
+}
+
+// PlaceEndpoint decides which host runs each replica (index 0..Replicas-1): replicas the hosts'
+// ledgers already hold stay where they are while they still fit; new ones go to hosts with
+// enough free GPUs, spreading across hosts. It returns host name by replica index.
+func (c *Client) PlaceEndpoint(ctx context.Context, cfg EndpointConfig) (map[int]string, error) {
+	need := gpusPerReplica(cfg.Spec)
+	candidates := SelectHosts(cfg.Cluster.Hosts, cfg.NodeSelector)
+	if len(candidates) == 0 {
+		return nil, fmt.Errorf("no host of cluster %s has the labels of node_selector %v", cfg.Cluster.Name, cfg.NodeSelector)
+	}
+	rooms := make([]*hostRoom, len(candidates))
+	errs := make([]error, len(candidates))
+	var wg sync.WaitGroup
+	for i, h := range candidates {
+		wg.Go(func() {
+			r, err := c.GPUs(ctx, h)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			room := &hostRoom{host: h, total: len(r.GPUs), avail: len(r.Free)}
+			for _, a := range r.Allocations {
+				if a.Endpoint == cfg.Spec.Endpoint {
+					room.avail += len(a.GPUs)
+					room.held = append(room.held, a.Replica)
+				}
+			}
+			rooms[i] = room
+		})
+	}
+	wg.Wait()
+	var usable []*hostRoom
+	for i, err := range errs {
+		if err != nil {
+			if IsUnreachable(err) {
+				continue // placed elsewhere; an unreachable host that holds replicas fails below
+			}
+			return nil, err
+		}
+		usable = append(usable, rooms[i])
+	}
+	for i, err := range errs {
+		if err != nil && IsUnreachable(err) && len(usable) == 0 {
+			return nil, fmt.Errorf("no candidate host can be reached: %w", errs[i])
+		}
+	}
+
+	place := map[int]string{}
+	count := map[string]int{}
+	start := map[string]int{}
+	for _, r := range usable {
+		start[r.host.Name] = r.avail
+		slices.Sort(r.held)
+		for _, idx := range r.held {
+			if idx >= cfg.Replicas || place[idx] != "" || r.avail < need {
+				continue
+			}
+			place[idx] = r.host.Name
+			r.avail -= need
+			count[r.host.Name]++
+		}
+	}
+	for idx := range cfg.Replicas {
+		if place[idx] != "" {
+			continue
+		}
+		var best *hostRoom
+		for _, r := range usable {
+			if r.avail < need {
+				continue
+			}
+			if best == nil || count[r.host.Name] < count[best.host.Name] ||
+				(count[r.host.Name] == count[best.host.Name] && r.avail > best.avail) {
+				best = r
+			}
+		}
+		if best == nil {
+			var parts []string
+			for _, r := range usable {
+				parts = append(parts, fmt.Sprintf("%s: %d of %d free", r.host.Name, start[r.host.Name], r.total))
+			}
+			for i, err := range errs {
+				if err != nil {
+					parts = append(parts, fmt.Sprintf("%s: unreachable", candidates[i].Name))
+				}
+			}
+			return nil, fmt.Errorf("not enough free GPUs for endpoint %s on cluster %s: %s; need %d replicas x %d GPUs",
+				cfg.Spec.Endpoint, cfg.Cluster.Name, strings.Join(parts, ", "), cfg.Replicas, need)
+		}
+		place[idx] = best.host.Name
+		best.avail -= need
+		count[best.host.Name]++
+	}
+	return place, nil
+}
+
+func gpusPerReplica(s vllm.Spec) int {
+	if s.GPUsPerReplica > 0 {
+		return s.GPUsPerReplica
+	}
+	tp, pp := max(s.Engine.TensorParallelSize, 1), max(s.Engine.PipelineParallelSize, 1)
+	return tp * pp
+}
+
+// DeployEndpoint places the replicas and converges every host, in batches of MaxUnavailable
+// replicas (a host's replicas together), the next batch only after the last is ready. Hosts that
+// held replicas no longer placed on them have the endpoint removed. A failure is a *DeployError
+// carrying the placements that exist.
+func (c *Client) DeployEndpoint(ctx context.Context, cfg EndpointConfig) ([]Placement, error) {
+	var place map[int]string
+	var err error
+	var placements []Placement
+	for attempt := 0; ; attempt++ {
+		place, err = c.PlaceEndpoint(ctx, cfg)
+		if err != nil {
+			return nil, &DeployError{Err: err}
+		}
+		placements, err = c.converge(ctx, cfg, place)
+		var exit *ExitError
+		// Another endpoint took the GPUs between the report and the apply: place again.
+		if err != nil && errors.As(err, &exit) && exit.Status == vllm.ExitNoRoom && attempt < 2 {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return placements, &DeployError{Placements: placements, Err: err}
+	}
+	return placements, nil
+}
+
+func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int]string) ([]Placement, error) {
+	byHost := map[string][]int{}
+	for idx, h := range place {
+		byHost[h] = append(byHost[h], idx)
+	}
+	hosts := map[string]Host{}
+	for _, h := range cfg.Cluster.Hosts {
+		hosts[h.Name] = h
+	}
+	var names []string
+	for n := range byHost {
+		names = append(names, n)
+		slices.Sort(byHost[n])
+	}
+	sort.Strings(names)
+
+	// Hosts of the cluster that hold this endpoint but get no replica now: remove it there
+	// first, so their GPUs are free. Unreachable ones are left for Delete (or a later apply).
+	for _, h := range cfg.Cluster.Hosts {
+		if _, ok := byHost[h.Name]; ok {
+			continue
+		}
+		if err := c.removeIfPresent(ctx, h, cfg.Spec.Endpoint); err != nil && !IsUnreachable(err) {
+			return nil, err
+		}
+	}
+
+	maxUnavail := max(cfg.MaxUnavailable, 1)
+	var batches [][]string
+	var cur []string
+	n := 0
+	for _, name := range names {
+		k := len(byHost[name])
+		if len(cur) > 0 && n+k > maxUnavail {
+			batches = append(batches, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, name)
+		n += k
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+
+	var placements []Placement
+	for _, batch := range batches {
+		results := make([][]Placement, len(batch))
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, name := range batch {
+			wg.Go(func() {
+				results[i], errs[i] = c.applyHost(ctx, cfg, hosts[name], byHost[name])
+			})
+		}
+		wg.Wait()
+		for _, r := range results {
+			placements = append(placements, r...)
+		}
+		if err := errors.Join(errs...); err != nil {
+			// Replicas of later batches still hold what the ledger says: report them as known.
+			return placements, err
+		}
+	}
+	sortPlacements(placements)
+	return placements, nil
+}
+
+func sortPlacements(ps []Placement) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Replica < ps[j].Replica })
+}
+
+// writeSecret writes value to the endpoint's secret file envVar on h, mode 0600, through stdin;
+// an empty value removes the file.
+func (c *Client) writeSecret(ctx context.Context, h Host, endpoint, envVar, value string) error {
+	p := shellQuote(vllm.SecretFilePath(endpoint, envVar))
+	script := `set -euo pipefail
+umask 077
+f="${INFERSTACK_ROOT:-}"` + p + `
+`
+	if value == "" {
+		script += `rm -f "$f"`
+	} else {
+		script += `mkdir -p "$(dirname "$f")"
+chmod 0700 "$(dirname "$f")"
+cat >"$f.new"
+chmod 0600 "$f.new"
+mv -f "$f.new" "$f"`
+	}
+	if _, err := c.Run(ctx, h, script, []byte(value)); err != nil {
+		return fmt.Errorf("writing the %s secret of %s on %s: %w", envVar, endpoint, h.Name, err)
+	}
+	return nil
+}
+
+// HostSpec is the spec of cfg for host h with the given replicas.
+func HostSpec(cfg EndpointConfig, h Host, replicas []int) vllm.Spec {
+	s := cfg.Spec
+	s.ListenAddress = h.Address
+	s.Replicas = nil
+	for _, idx := range replicas {
+		s.Replicas = append(s.Replicas, vllm.Replica{Index: idx})
+	}
+	s.Secrets = vllm.Secrets{APIKey: vllm.SecretRef{Source: vllm.SecretFile, Name: vllm.SecretFilePath(s.Endpoint, "VLLM_API_KEY")}}
+	if cfg.HFToken != "" {
+		s.Secrets.HFToken = vllm.SecretRef{Source: vllm.SecretFile, Name: vllm.SecretFilePath(s.Endpoint, "HF_TOKEN")}
+	}
+	return s
+}
+
+func (c *Client) applyHost(ctx context.Context, cfg EndpointConfig, h Host, replicas []int) ([]Placement, error) {
+	spec := HostSpec(cfg, h, replicas)
+	// The node's readiness wait must end before the caller's deadline, whatever placement and
+	// earlier batches took of it, so that a replica that never becomes ready is reported with its
+	// reason and logs rather than as a cut connection.
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if wait := left - readyMargin(left); spec.ReadyTimeout == 0 || wait < spec.ReadyTimeout {
+			spec.ReadyTimeout = max(wait, time.Second)
+		}
+	}
+	b, err := vllm.NodeBundle(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.EnsureScript(ctx, h); err != nil {
+		return nil, err
+	}
+	if err := c.writeSecret(ctx, h, cfg.Spec.Endpoint, "VLLM_API_KEY", cfg.APIKey); err != nil {
+		return nil, err
+	}
+	if err := c.writeSecret(ctx, h, cfg.Spec.Endpoint, "HF_TOKEN", cfg.HFToken); err != nil {
+		return nil, err
+	}
+	out, runErr := c.Run(ctx, h, nodeCmd+" apply -", b.SpecJSON)
+	var exit *ExitError
+	if runErr != nil && !errors.As(runErr, &exit) {
+		return nil, fmt.Errorf("converging endpoint %s on host %s: %w", cfg.Spec.Endpoint, h.Name, runErr)
+	}
+	st, perr := vllm.ParseStatus(out)
+	if perr != nil {
+		if runErr != nil {
+			return nil, runErr
+		}
+		return nil, fmt.Errorf("host %s: %w", h.Name, perr)
+	}
+	ps := placementsOf(h, st)
+	if runErr == nil {
+		return ps, nil
+	}
+	switch {
+	case st.Error != "":
+		return ps, &ExitError{Host: h.Name, Status: exit.Status, Stderr: st.Error}
+	case exit.Status == vllm.ExitNotReady:
+		return ps, fmt.Errorf("endpoint %s is not ready on host %s:\n%s", cfg.Spec.Endpoint, h.Name, notReadyDetail(st))
+	default:
+		return ps, runErr
+	}
+}
+
+func notReadyDetail(st vllm.Status) string {
+	var b strings.Builder
+	for _, r := range st.Replicas {
+		if r.Ready {
+			continue
+		}
+		fmt.Fprintf(&b, "  replica %d (%s, %s): %s\n", r.Index, r.Unit, r.State, r.Reason)
+		logs := r.Logs
+		if len(logs) > 15 {
+			logs = logs[len(logs)-15:]
+		}
+		for _, l := range logs {
+			fmt.Fprintf(&b, "    | %s\n", l)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func placementsOf(h Host, st vllm.Status) []Placement {
+	var out []Placement
+	for _, r := range st.Replicas {
+		out = append(out, Placement{Host: h.Name, Replica: r.Index, GPUIDs: r.GPUs, Port: r.Port, URL: r.URL, Ready: r.Ready})
+	}
+	return out
+}
+
+// endpointStatus asks h for the endpoint's status; ok is false when the endpoint is not there.
+func (c *Client) endpointStatus(ctx context.Context, h Host, endpoint string) (vllm.Status, bool, error) {
+	script := `s=` + nodeCmd + `
+[ -x "$s" ] || { echo '{"error":"absent"}'; exit 2; }
+exec "$s" status ` + shellQuote(endpoint)
+	out, err := c.Run(ctx, h, script, nil)
+	var exit *ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return vllm.Status{}, false, err
+	}
+	st, perr := vllm.ParseStatus(out)
+	if perr != nil {
+		if err != nil {
+			return vllm.Status{}, false, err
+		}
+		return vllm.Status{}, false, fmt.Errorf("host %s: %w", h.Name, perr)
+	}
+	if err != nil && exit.Status == vllm.ExitUsage {
+		return st, false, nil
+	}
+	return st, true, nil
+}
+
+// FindEndpoint asks every host of the cluster for the endpoint. Unreachable hosts are listed in
+// the result; ErrEndpointNotFound when no reachable host has it and none is unreachable.
+func (c *Client) FindEndpoint(ctx context.Context, cluster ClusterRef, endpoint string) (*EndpointState, error) {
+	type res struct {
+		st    vllm.Status
+		found bool
+		err   error
+	}
+	results := make([]res, len(cluster.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range cluster.Hosts {
+		wg.Go(func() {
+			st, found, err := c.endpointStatus(ctx, h, endpoint)
+			results[i] = res{st, found, err}
+		})
+	}
+	wg.Wait()
+	out := &EndpointState{}
+	for i, r := range results {
+		h := cluster.Hosts[i]
+		switch {
+		case r.err != nil && IsUnreachable(r.err):
+			out.Unreachable = append(out.Unreachable, h.Name)
+		case r.err != nil:
+			return nil, r.err
+		case r.found:
+			out.Placements = append(out.Placements, placementsOf(h, r.st)...)
+		}
+	}
+	sortPlacements(out.Placements)
+	if len(out.Placements) == 0 && len(out.Unreachable) == 0 {
+		return nil, ErrEndpointNotFound
+	}
+	return out, nil
+}
+
+func (c *Client) removeIfPresent(ctx context.Context, h Host, endpoint string) error {
+	script := `s=` + nodeCmd + `
+[ -x "$s" ] || exit 0
+exec "$s" remove ` + shellQuote(endpoint) + ` >/dev/null`
+	_, err := c.Run(ctx, h, script, nil)
+	if err != nil {
+		return fmt.Errorf("removing endpoint %s from host %s: %w", endpoint, h.Name, err)
+	}
+	return nil
+}
+
+// DeleteEndpoint removes the endpoint from every host of the cluster (units, env and secret
+// files, ledger entries). Hosts that cannot be reached are an error naming them, unless
+// forceUnreachable; the endpoint is then removed from the others.
+func (c *Client) DeleteEndpoint(ctx context.Context, cluster ClusterRef, endpoint string, forceUnreachable bool) (unreachable []string, err error) {
+	errs := make([]error, len(cluster.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range cluster.Hosts {
+		wg.Go(func() { errs[i] = c.removeIfPresent(ctx, h, endpoint) })
+	}
+	wg.Wait()
+	var other []error
+	for i, e := range errs {
+		switch {
+		case e == nil:
+		case IsUnreachable(e):
+			unreachable = append(unreachable, cluster.Hosts[i].Name)
+		default:
+			other = append(other, e)
+		}
+	}
+	if len(other) > 0 {
+		return unreachable, errors.Join(other...)
+	}
+	if len(unreachable) > 0 && !forceUnreachable {
+		return unreachable, fmt.Errorf("cannot remove endpoint %s from unreachable host(s) %s: bring them back and destroy again, "+
+			"or set force_remove_unreachable = true to forget what runs there (its units and GPUs stay allocated until removed by hand)",
+			endpoint, strings.Join(unreachable, ", "))
+	}
+	return unreachable, nil
+}
+
+// AppliedSpec is an endpoint's settings as the hosts last applied them (for import).
+type AppliedSpec struct {
+	Model, Revision, ServedModelName, Image  string
+	TensorParallelSize, PipelineParallelSize int
+	MaxModelLen, MaxNumSeqs                  int
+	GPUMemoryUtilization                     float64
+	DType, Quantization, KVCacheDType        string
+	EnablePrefixCaching                      *bool
+	ExtraArgs                                []string
+	Replicas                                 int
+}
+
+// FindEndpointSpec reads the endpoint's applied spec from every host of the cluster and returns
+// the settings (from the first host that has it) and the number of replicas on all of them.
+func (c *Client) FindEndpointSpec(ctx context.Context, cluster ClusterRef, endpoint string) (AppliedSpec, error) {
+	var out AppliedSpec
+	found := false
+	for _, h := range cluster.Hosts {
+		b, err := c.Run(ctx, h, `f="${INFERSTACK_ROOT:-}`+vllm.SpecPath(endpoint)+`"; [ -f "$f" ] || exit 0; cat "$f"`, nil)
+		if err != nil {
+			return AppliedSpec{}, err
+		}
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var ns struct {
+			Image           string `json:"image"`
+			Model           string `json:"model"`
+			Revision        string `json:"revision"`
+			ServedModelName string `json:"served_model_name"`
+			Replicas        []struct {
+				UnitContent string `json:"unit_content"`
+			} `json:"replicas"`
+		}
+		if err := json.Unmarshal(b, &ns); err != nil {
+			return AppliedSpec{}, fmt.Errorf("host %s: reading the spec of %s: %w", h.Name, endpoint, err)
+		}
+		out.Replicas += len(ns.Replicas)
+		if found || len(ns.Replicas) == 0 {
+			continue
+		}
+		found = true
+		out.Model, out.Revision, out.ServedModelName, out.Image = ns.Model, ns.Revision, ns.ServedModelName, ns.Image
+		parseServeArgs(&out, serveArgsOf(ns.Replicas[0].UnitContent, ns.Image))
+	}
+	if !found {
+		return AppliedSpec{}, fmt.Errorf("%w: no host of cluster %s has endpoint %s", ErrEndpointNotFound, cluster.Name, endpoint)
+	}
+	return out, nil
+}
+
+// serveArgsOf returns the words after the image in a unit's ExecStart.
+func serveArgsOf(unit, image string) []string {
+	_, rest, ok := strings.Cut(unit, "\nExecStart=")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, "\nExecStop=")
+	rest = strings.ReplaceAll(rest, "\\\n", " ")
+	words := splitWords(rest)
+	for i, w := range words {
+		if w == image || strings.HasSuffix(w, "/"+image) {
+			return words[i+1:]
+		}
+	}
+	return nil
+}
+
+// splitWords splits a systemd command line: blanks separate words; double or single quotes
+// group, with backslash escapes inside double quotes.
+func splitWords(s string) []string {
+	var words []string
+	var cur strings.Builder
+	in, quote, esc := false, rune(0), false
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case quote != 0 && r == '\\' && quote == '"':
+			esc = true
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+func parseServeArgs(out *AppliedSpec, args []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		args = args[1:] // the model
+	}
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		val := ""
+		if i+1 < len(args) {
+			val = args[i+1]
+		}
+		switch a {
+		case "--revision", "--served-model-name", "--port", "--lora-modules":
+			i++
+		case "--enable-lora":
+		case "--tensor-parallel-size":
+			out.TensorParallelSize = atoi(val)
+			i++
+		case "--pipeline-parallel-size":
+			out.PipelineParallelSize = atoi(val)
+			i++
+		case "--max-model-len":
+			out.MaxModelLen = atoi(val)
+			i++
+		case "--gpu-memory-utilization":
+			out.GPUMemoryUtilization, _ = strconv.ParseFloat(val, 64)
+			i++
+		case "--dtype":
+			out.DType = val
+			i++
+		case "--quantization":
+			out.Quantization = val
+			i++
+		case "--kv-cache-dtype":
+			out.KVCacheDType = val
+			i++
+		case "--max-num-seqs":
+			out.MaxNumSeqs = atoi(val)
+			i++
+		case "--enable-prefix-caching", "--no-enable-prefix-caching":
+			v := a == "--enable-prefix-caching"
+			out.EnablePrefixCaching = &v
+		default:
+			out.ExtraArgs = append(out.ExtraArgs, args[i:]...)
+			return
+		}
+	}
+}
+
+// readyMargin is what a converge leaves of the time left for reporting back over SSH (status,
+// log lines): three seconds and a fifth of the rest.
+func readyMargin(left time.Duration) time.Duration { return 3*time.Second + left/5 }
