@@ -74,4 +74,11 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TF_VAR_vllm_api_key" -H 'Co
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$url/chat/completions")
 echo "  the same request without the key: HTTP $code"
 echo
+echo "== Routes in the LiteLLM gateway (stand-in), as the gateway reports them"
+gw=$(jq -r '.gateway_url' "$lab/lab.json")
+curl -sS -H "Authorization: Bearer $(cat "$lab/litellm_master_key")" "$gw/model/info" | jq -r '
+  .data[] | "  \(.model_name): \(.litellm_params.model) at \(.litellm_params.api_base // "the provider API")"'
+"$tofu" -chdir="$work" output -json routes | jq -r '
+  to_entries[] | "  route \(.key): \(.value.deployments | length) deployment(s), tags \(.value.tags | join(",")), fallbacks [\(.value.fallbacks | join(","))]"'
+echo
 echo "The lab is still running (state in $lab). Tear it down with: make demo-down"

@@ -19,6 +19,10 @@ provider "inferstack" {
     # null: INFERSTACK_SSH_PRIVATE_KEY. The key never reaches state.
     ssh_private_key = var.ssh_private_key_file == null ? null : file(var.ssh_private_key_file)
   }
+  gateway {
+    url        = var.litellm_url # null: LITELLM_URL
+    master_key = var.litellm_key_file == null ? null : trimspace(file(var.litellm_key_file))
+  }
 }
 
 # Which GPU instance types could serve a large model: big GPUs, NVIDIA (the vLLM CUDA image).
@@ -65,4 +69,36 @@ module "onprem" {
       max_model_len = 16384
     }
   }
+}
+
+# One gateway in front of both worlds: clients send model = "chat" and get the self-hosted
+# endpoint; when both replicas fail, LiteLLM falls back to the closed API. Skipped without a
+# gateway or without on-prem hosts.
+locals {
+  routes = var.litellm_url != null && length(module.onprem) > 0
+}
+
+resource "inferstack_api_route" "frontier" {
+  count = local.routes ? 1 : 0
+
+  name = "frontier"
+  tags = ["reasoning"]
+  external = {
+    provider = "openai"
+    model    = "gpt-4o"
+    api_key  = var.openai_api_key
+  }
+}
+
+resource "inferstack_api_route" "chat" {
+  count = local.routes ? 1 : 0
+
+  name = "chat"
+  tags = ["summarise", "classify"]
+  self_hosted = {
+    urls              = module.onprem[0].endpoints[var.onprem_endpoint_name].urls
+    served_model_name = var.onprem_model
+    api_key           = var.vllm_api_key
+  }
+  fallbacks = [inferstack_api_route.frontier[0].name]
 }

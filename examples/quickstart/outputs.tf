@@ -84,3 +84,11 @@ output "onprem_nodes" {
   description = "What each on-prem host reported."
   value       = length(module.onprem) == 0 ? null : module.onprem[0].nodes
 }
+
+output "routes" {
+  description = "Gateway routes: the model name clients send, and what serves it."
+  value = local.routes ? {
+    (inferstack_api_route.chat[0].name)     = { deployments = inferstack_api_route.chat[0].deployment_ids, fallbacks = inferstack_api_route.chat[0].fallbacks, tags = inferstack_api_route.chat[0].tags }
+    (inferstack_api_route.frontier[0].name) = { deployments = inferstack_api_route.frontier[0].deployment_ids, fallbacks = [], tags = inferstack_api_route.frontier[0].tags }
+  } : null
+}

@@ -150,3 +150,22 @@ variable "onprem_endpoint_name" {
   type        = string
   default     = "qwen-7b"
 }
+
+variable "litellm_url" {
+  description = "Base URL of the LiteLLM gateway to register routes in. Null: no routes."
+  type        = string
+  default     = null
+}
+
+variable "litellm_key_file" {
+  description = "File with the gateway's master key. Null: LITELLM_MASTER_KEY."
+  type        = string
+  default     = null
+}
+
+variable "openai_api_key" {
+  description = "Key of the closed API behind the self-hosted route (the lab's gateway stand-in accepts any)."
+  type        = string
+  sensitive   = true
+  default     = "sk-lab-not-a-real-key"
+}

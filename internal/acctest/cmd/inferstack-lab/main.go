@@ -8,6 +8,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/hfhub"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/litellm"
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/sshlab"
 )
 
@@ -33,6 +36,7 @@ type Info struct {
 	PID         int        `json:"pid"`
 	AWSEndpoint string     `json:"aws_endpoint"`
 	HFEndpoint  string     `json:"hf_endpoint"`
+	GatewayURL  string     `json:"gateway_url"`
 	MotoURL     string     `json:"moto_url"`
 	SSHKeyFile  string     `json:"ssh_private_key_file"`
 	Hosts       []HostInfo `json:"hosts"`
@@ -151,6 +155,7 @@ func up(dir, standin string) error {
 func printInfo(info *Info) {
 	fmt.Printf("  AWS (moto via the harness proxy): %s\n", info.AWSEndpoint)
 	fmt.Printf("  Hugging Face Hub stand-in:        %s\n", info.HFEndpoint)
+	fmt.Printf("  LiteLLM gateway stand-in:         %s\n", info.GatewayURL)
 	for _, h := range info.Hosts {
 		fmt.Printf("  GPU host %-6s ssh %s@%s -p %d   GPUs: %s\n", h.Name, h.User, h.Address, h.Port, strings.Join(h.GPUs, ", "))
 	}
@@ -204,6 +209,17 @@ func serve(dir, standin string) error {
 		return err
 	}
 	defer hub.Close()
+	// The gateway's master key is made per lab and kept root-only beside its state.
+	masterKey := "sk-lab-" + randomHex(12)
+	gw, err := serveHTTP(litellm.New(masterKey))
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	gwKeyFile := filepath.Join(dir, "litellm_master_key")
+	if err := os.WriteFile(gwKeyFile, []byte(masterKey), 0o600); err != nil {
+		return err
+	}
 	lab, err := sshlab.Start(filepath.Join(dir, "ssh"), labHosts...)
 	if err != nil {
 		return err
@@ -214,7 +230,7 @@ func serve(dir, standin string) error {
 	if err := os.WriteFile(keyFile, []byte(lab.UserPrivateKeyPEM), 0o600); err != nil {
 		return err
 	}
-	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, MotoURL: moto.URL, SSHKeyFile: keyFile}
+	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, GatewayURL: gw.URL, MotoURL: moto.URL, SSHKeyFile: keyFile}
 	for i, h := range lab.Hosts {
 		hi := HostInfo{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, HostKey: h.HostKey}
 		for _, g := range labHosts[i].GPUs {
@@ -234,6 +250,8 @@ func serve(dir, standin string) error {
 		"hf_endpoint":          hub.URL,
 		"onprem_hosts":         hosts,
 		"ssh_private_key_file": keyFile,
+		"litellm_url":          gw.URL,
+		"litellm_key_file":     gwKeyFile,
 	}); err != nil {
 		return err
 	}
@@ -281,4 +299,10 @@ func serveHTTP(h http.Handler) (*server, error) {
 	s := &server{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
