@@ -4,6 +4,8 @@
 package backend
 
 import (
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
+
 	"context"
 	"errors"
 )
@@ -47,26 +49,4 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Attribute + ": " + e.Message }
 
 // InputErrors returns every *InputError in err, which may join several (errors.Join) or wrap one.
-func InputErrors(err error) []*InputError {
-	var out []*InputError
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if ie, ok := err.(*InputError); ok {
-			out = append(out, ie)
-			return
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
+func InputErrors(err error) []*InputError { return errs.All[*InputError](err) }

@@ -291,7 +291,7 @@ func checkValue(f *Flag, v string) error {
 			break
 		}
 		if f.humanReadable() {
-			if _, ok := parseHumanInt(v); !ok {
+			if _, ok := ParseHumanInt(v); !ok {
 				return fmt.Errorf("not an integer (suffixes k, m, g, K, M, G allowed)")
 			}
 		} else if _, err := strconv.Atoi(v); err != nil {
@@ -312,8 +312,8 @@ func checkValue(f *Flag, v string) error {
 	return nil
 }
 
-// parseHumanInt parses vLLM's human-readable ints: 1k = 1000, 1K = 1024, 25.6k, 2M.
-func parseHumanInt(v string) (int64, bool) {
+// ParseHumanInt parses vLLM's human-readable ints: 1k = 1000, 1K = 1024, 25.6k, 2M.
+func ParseHumanInt(v string) (int64, bool) {
 	mult := 1.0
 	if n := len(v); n > 0 {
 		switch v[n-1] {

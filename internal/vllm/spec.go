@@ -1,6 +1,8 @@
 package vllm
 
 import (
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -206,29 +208,7 @@ type SpecError struct {
 func (e *SpecError) Error() string { return e.Attribute + ": " + e.Detail }
 
 // SpecErrors returns every *SpecError in err (a joined error from Validate).
-func SpecErrors(err error) []*SpecError {
-	var out []*SpecError
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if se, ok := err.(*SpecError); ok {
-			out = append(out, se)
-			return
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
+func SpecErrors(err error) []*SpecError { return errs.All[*SpecError](err) }
 
 // Attribute paths of a Spec in the provider's schema, used in SpecError.
 const (

@@ -1,8 +1,9 @@
 package main
 
 import (
+	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
+
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -207,35 +208,15 @@ func intArg(name, v string) (int, error) {
 	return n, nil
 }
 
-// humanInt parses --max-model-len the way vLLM does: 1k=1000, 1K=1024, 25.6k, 2M; -1 and
-// "auto" mean "as much as fits", reported here as 0 (not given).
+// humanInt parses --max-model-len the way vLLM does (vllm.ParseHumanInt: 1k=1000, 1K=1024,
+// 25.6k, 2M); -1 and "auto" mean "as much as fits", reported here as 0 (not given).
 func humanInt(name, v string) (int, error) {
 	if v == "auto" || v == "-1" {
 		return 0, nil
 	}
-	mult := 1.0
-	if n := len(v); n > 0 {
-		switch v[n-1] {
-		case 'k':
-			mult = 1e3
-		case 'm':
-			mult = 1e6
-		case 'g':
-			mult = 1e9
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		}
-		if mult != 1 {
-			v = v[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 {
+	n, ok := vllm.ParseHumanInt(v)
+	if !ok || n < 0 {
 		return 0, &usageError{fmt.Sprintf("argument %s: invalid human_readable_int value: '%s'", name, v)}
 	}
-	return int(math.Round(f * mult)), nil
+	return int(n), nil
 }
