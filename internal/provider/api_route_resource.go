@@ -2,8 +2,12 @@ package provider
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
 )
 
@@ -61,9 +66,9 @@ func (r *apiRouteResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"The route is registered through LiteLLM's model API, which needs a proxy with a database and " +
 			"`STORE_MODEL_IN_DB=True`. For a proxy run from a config file, render the same routes with the " +
 			"`inferstack_litellm_config` data source instead.\n\n" +
-			"`self_hosted` takes the URLs of vLLM servers that already run. The `inferstack_model_endpoint` resource " +
-			"will feed a route through an `endpoint_id` argument that arrives with the endpoint resources; until then, " +
-			"pass an endpoint's URLs to `self_hosted.urls`.",
+			"A route has exactly one target: `endpoint_id` (an `inferstack_model_endpoint`, whose URLs, served model " +
+			"name and API key the provider looks up itself), `self_hosted` (the URLs of vLLM servers that already run) " +
+			"or `external` (a closed API).",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true,
@@ -78,10 +83,23 @@ func (r *apiRouteResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"a name (LiteLLM balances across all of their deployments, by `weight`). Changing it renames the " +
 					"route in place.",
 			},
+			"endpoint_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The `id` of the `inferstack_model_endpoint` that serves this model, e.g. " +
+					"`inferstack_model_endpoint.qwen.id`. Set exactly one of `endpoint_id`, `self_hosted` and `external`. " +
+					"At apply and at refresh the provider asks the endpoint's hosts over SSH (with the provider's `onprem` " +
+					"key) for every replica's URL, ready or not (one LiteLLM deployment each, `hosted_vllm/<served model " +
+					"name>`), the served model name and the API key, which it reads from the endpoint's root-only secret " +
+					"file and sends to the gateway without storing it in this route's state. The apply fails while the " +
+					"endpoint has no ready replica. When the endpoint's replicas move or its served name or key change, the " +
+					"route is updated in place (in the same apply when the change comes from the endpoint's own " +
+					"configuration; after a refresh otherwise). Referring to the endpoint makes Terraform create the route " +
+					"after the endpoint and withdraw it before the endpoint is destroyed.",
+			},
 			"self_hosted": schema.SingleNestedAttribute{
 				Optional: true,
-				MarkdownDescription: "Self-hosted vLLM servers that serve this model. Set this or `external`. LiteLLM " +
-					"calls them as `hosted_vllm/<served_model_name>`.",
+				MarkdownDescription: "Self-hosted vLLM servers that serve this model, given by URL. Set exactly one of " +
+					"`endpoint_id`, `self_hosted` and `external`. LiteLLM calls them as `hosted_vllm/<served_model_name>`.",
 				Attributes: map[string]schema.Attribute{
 					"urls": schema.ListAttribute{
 						ElementType: types.StringType,
@@ -103,8 +121,9 @@ func (r *apiRouteResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				},
 			},
 			"external": schema.SingleNestedAttribute{
-				Optional:            true,
-				MarkdownDescription: "A closed API that serves this model. Set this or `self_hosted`.",
+				Optional: true,
+				MarkdownDescription: "A closed API that serves this model. Set exactly one of `endpoint_id`, " +
+					"`self_hosted` and `external`.",
 				Attributes: map[string]schema.Attribute{
 					"provider": schema.StringAttribute{
 						Required:            true,
@@ -211,6 +230,17 @@ func (r *apiRouteResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "LiteLLM's cost-map key for the model (`model_info.base_model`), for spend " +
 					"tracking, e.g. the Hugging Face repository id of a self-hosted model.",
 			},
+			"resolved_urls": schema.ListAttribute{
+				ElementType: types.StringType,
+				Computed:    true,
+				MarkdownDescription: "With `endpoint_id`: the endpoint's replica URLs the gateway's deployments point at, " +
+					"one per entry of `deployment_ids`. Null for the other targets.",
+			},
+			"resolved_served_model_name": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "With `endpoint_id`: the endpoint's served model name the gateway calls " +
+					"(`hosted_vllm/<this>`). Null for the other targets.",
+			},
 			"deployment_ids": schema.ListAttribute{
 				ElementType: types.StringType,
 				Computed:    true,
@@ -273,6 +303,20 @@ func (r *apiRouteResource) ValidateConfig(ctx context.Context, req resource.Vali
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !m.EndpointID.IsNull() {
+		if !m.SelfHosted.IsNull() || !m.External.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("endpoint_id"), "conflicting targets",
+				"Set exactly one of endpoint_id, self_hosted and external: endpoint_id takes the URLs, served model name "+
+					"and API key from the inferstack_model_endpoint, so remove self_hosted or external.")
+			return
+		}
+		if !m.EndpointID.IsUnknown() {
+			if _, _, err := parseEndpointID(m.EndpointID.ValueString()); err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("endpoint_id"), "invalid endpoint_id", err.Error())
+				return
+			}
+		}
+	}
 	route, unknown := expandAPIRoute(ctx, m, m, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -282,13 +326,18 @@ func (r *apiRouteResource) ValidateConfig(ctx context.Context, req resource.Vali
 }
 
 // ModifyPlan fills in deployment_ids when the route exists and its URLs are known: they follow
-// from the id and the number of URLs.
+// from the id and the number of URLs. With endpoint_id it plans the resolved values (see
+// planResolved).
 func (r *apiRouteResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan apiRouteResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.planResolved(ctx, req, resp, &plan)
 	if resp.Diagnostics.HasError() || plan.ID.IsUnknown() || plan.ID.IsNull() {
 		return
 	}
@@ -316,6 +365,9 @@ func (r *apiRouteResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	route, _ := expandAPIRoute(ctx, plan, config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !r.resolveTarget(ctx, &plan, &route, resp.Private, summary, &resp.Diagnostics) {
 		return
 	}
 	route.ID, err = newRouteID(name)
@@ -352,6 +404,8 @@ func (r *apiRouteResource) Create(ctx context.Context, req resource.CreateReques
 
 // Read refreshes the route from the gateway. Secrets cannot be read back and are kept from
 // state; a route that is gone is removed from state with a warning, so the next plan creates it.
+// With endpoint_id it also asks the endpoint's hosts where its replicas are now, for the plan to
+// compare with what the gateway holds.
 func (r *apiRouteResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state apiRouteResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -380,6 +434,9 @@ func (r *apiRouteResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !state.EndpointID.IsNull() {
+		r.readEndpointTarget(ctx, state.EndpointID.ValueString(), resp)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -404,6 +461,9 @@ func (r *apiRouteResource) Update(ctx context.Context, req resource.UpdateReques
 	prior, _ := expandAPIRoute(ctx, state, state, &resp.Diagnostics)
 	desired, _ := expandAPIRoute(ctx, plan, config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !r.resolveTarget(ctx, &plan, &desired, resp.Private, summary, &resp.Diagnostics) {
 		return
 	}
 	prior.ID, desired.ID = id, id
@@ -490,6 +550,7 @@ func waitRouteGone(ctx context.Context, gw gateway.Gateway, id string) error {
 type apiRouteResourceModel struct {
 	ID             types.String `tfsdk:"id"`
 	Name           types.String `tfsdk:"name"`
+	EndpointID     types.String `tfsdk:"endpoint_id"`
 	SelfHosted     types.Object `tfsdk:"self_hosted"`
 	External       types.Object `tfsdk:"external"`
 	Weight         types.Int64  `tfsdk:"weight"`
@@ -502,6 +563,9 @@ type apiRouteResourceModel struct {
 	Mode           types.String `tfsdk:"mode"`
 	BaseModel      types.String `tfsdk:"base_model"`
 	DeploymentIDs  types.List   `tfsdk:"deployment_ids"`
+
+	ResolvedURLs            types.List   `tfsdk:"resolved_urls"`
+	ResolvedServedModelName types.String `tfsdk:"resolved_served_model_name"`
 }
 
 func (m apiRouteResourceModel) common() routeCommon {
@@ -565,6 +629,17 @@ func (apiRouteExternalModel) attrTypes() map[string]attr.Type {
 func expandAPIRoute(ctx context.Context, m, config apiRouteResourceModel, diags *diag.Diagnostics) (gateway.Route, []string) {
 	var route gateway.Route
 	unknown := m.common().expand(&route)
+
+	// With endpoint_id the self-hosted target is looked up at apply (resolveTarget); a state
+	// holds what the gateway was given.
+	if !m.EndpointID.IsNull() {
+		urls, ok := knownStrings(m.ResolvedURLs)
+		if ok && !m.ResolvedURLs.IsNull() && !m.ResolvedServedModelName.IsUnknown() {
+			route.SelfHosted = &gateway.SelfHosted{APIBases: urls, ServedModel: m.ResolvedServedModelName.ValueString()}
+		} else {
+			unknown = append(unknown, "self_hosted")
+		}
+	}
 
 	switch {
 	case m.SelfHosted.IsUnknown():
@@ -631,6 +706,11 @@ func expandAPIRoute(ctx context.Context, m, config apiRouteResourceModel, diags 
 // plannedDeployments is how many deployments the planned route has, if that is known yet.
 func plannedDeployments(ctx context.Context, m apiRouteResourceModel) (int, bool) {
 	switch {
+	case m.EndpointID.IsUnknown():
+		return 0, false
+	case !m.EndpointID.IsNull():
+		urls, ok := knownStrings(m.ResolvedURLs)
+		return len(urls), ok && !m.ResolvedURLs.IsNull()
 	case m.SelfHosted.IsUnknown() || m.External.IsUnknown():
 		return 0, false
 	case !m.SelfHosted.IsNull():
@@ -673,7 +753,13 @@ func flattenAPIRoute(ctx context.Context, r gateway.Route, m *apiRouteResourceMo
 	}
 
 	m.SelfHosted = types.ObjectNull(apiRouteSelfHostedModel{}.attrTypes())
-	if s := r.SelfHosted; s != nil {
+	m.ResolvedURLs, m.ResolvedServedModelName = types.ListNull(types.StringType), types.StringNull()
+	if s := r.SelfHosted; s != nil && !m.EndpointID.IsNull() {
+		// What the gateway holds of the endpoint; the plan compares it with the endpoint.
+		urls, d := types.ListValueFrom(ctx, types.StringType, s.APIBases)
+		diags.Append(d...)
+		m.ResolvedURLs, m.ResolvedServedModelName = urls, types.StringValue(s.ServedModel)
+	} else if s != nil {
 		urls, d := types.ListValueFrom(ctx, types.StringType, s.APIBases)
 		diags.Append(d...)
 		obj, d := types.ObjectValueFrom(ctx, apiRouteSelfHostedModel{}.attrTypes(), apiRouteSelfHostedModel{
@@ -715,4 +801,191 @@ func flattenAPIRoute(ctx context.Context, r gateway.Route, m *apiRouteResourceMo
 		n = 1
 	}
 	m.DeploymentIDs = deploymentIDs(m.ID.ValueString(), n)
+}
+
+// endpointTargetKey is the private-state key under which a route with endpoint_id keeps what it
+// last saw of the endpoint (URLs and served model name, never the key), for the plan to compare
+// with what the gateway holds.
+const endpointTargetKey = "endpoint_target"
+
+type endpointTargetSeen struct {
+	URLs            []string `json:"urls"`
+	ServedModelName string   `json:"served_model_name"`
+}
+
+// endpointKeyHashKey is the private-state key of a salted SHA-256 of the API key the gateway was
+// last given (never the key): the plan compares it with the endpoint's key to send a new one.
+const endpointKeyHashKey = "endpoint_key_sha256"
+
+func endpointKeyHash(key string) string {
+	sum := sha256.Sum256([]byte("inferstack_api_route endpoint key\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// privateSetter is the private state of a Create, Read or Update response.
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func setEndpointTargetSeen(ctx context.Context, p privateSetter, t *onprem.EndpointTarget, diags *diag.Diagnostics) {
+	seen := endpointTargetSeen{URLs: []string{}}
+	if t != nil {
+		seen = endpointTargetSeen{URLs: append([]string{}, t.URLs...), ServedModelName: t.ServedModelName}
+	}
+	b, err := json.Marshal(seen)
+	if err != nil {
+		diags.AddError("storing the endpoint a route follows", err.Error())
+		return
+	}
+	diags.Append(p.SetKey(ctx, endpointTargetKey, b)...)
+}
+
+// parseEndpointID splits an inferstack_model_endpoint id, "<cluster_id>,<name>".
+func parseEndpointID(id string) (onprem.ClusterRef, string, error) {
+	clusterID, name, ok := strings.Cut(id, modelEndpointImportSeparator)
+	if !ok || name == "" || !endpointNameRE.MatchString(name) {
+		return onprem.ClusterRef{}, "", fmt.Errorf("%q is not the id of an inferstack_model_endpoint (<cluster_id>%s<name>): "+
+			"use inferstack_model_endpoint.<name>.id", id, modelEndpointImportSeparator)
+	}
+	ref, err := onprem.DecodeClusterID(clusterID)
+	if err != nil {
+		return onprem.ClusterRef{}, "", fmt.Errorf("endpoint_id: %w", err)
+	}
+	return ref, name, nil
+}
+
+// findEndpointTarget asks the hosts of the endpoint id names for its URLs, served model name and
+// API key.
+func (r *apiRouteResource) findEndpointTarget(ctx context.Context, id string) (*onprem.EndpointTarget, string, error) {
+	ref, name, err := parseEndpointID(id)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.data == nil {
+		return nil, name, errors.New("the provider is not configured")
+	}
+	client, err := r.data.OnPremClient()
+	if err != nil {
+		return nil, name, err
+	}
+	t, err := client.FindEndpointTarget(ctx, ref, name)
+	if onprem.IsNotFound(err) {
+		return nil, name, fmt.Errorf("model endpoint %s has no replica on any host of cluster %s: apply it first: %w", name, ref.Name, err)
+	}
+	return t, name, err
+}
+
+// resolveTarget fills in the self-hosted target of a route with endpoint_id at apply, and the
+// resolved_* values of m: every replica's URL, the served model name and the API key, which goes
+// to the gateway only. It fails while a host cannot be reached or no replica is ready.
+func (r *apiRouteResource) resolveTarget(ctx context.Context, m *apiRouteResourceModel, route *gateway.Route, private privateSetter,
+	summary string, diags *diag.Diagnostics) bool {
+	if m.EndpointID.IsNull() {
+		m.ResolvedURLs, m.ResolvedServedModelName = types.ListNull(types.StringType), types.StringNull()
+		return true
+	}
+	t, name, err := r.findEndpointTarget(ctx, m.EndpointID.ValueString())
+	switch {
+	case err != nil:
+	case len(t.Unreachable) > 0:
+		err = fmt.Errorf("host(s) %s of model endpoint %s could not be reached, so its replicas there are unknown: "+
+			"bring them back and apply again", strings.Join(t.Unreachable, ", "), name)
+	case t.Ready == 0:
+		err = fmt.Errorf("model endpoint %s has no ready replica: apply it first (its replicas %v do not answer their "+
+			"health check)", name, t.URLs)
+	}
+	if err != nil {
+		diags.AddAttributeError(path.Root("endpoint_id"), summary, "endpoint_id: "+err.Error())
+		return false
+	}
+	route.SelfHosted = &gateway.SelfHosted{APIBases: t.URLs, ServedModel: t.ServedModelName, APIKey: t.APIKey}
+	urls, d := types.ListValueFrom(ctx, types.StringType, t.URLs)
+	diags.Append(d...)
+	m.ResolvedURLs, m.ResolvedServedModelName = urls, types.StringValue(t.ServedModelName)
+	tflog.Debug(ctx, "resolved model endpoint", map[string]any{"endpoint": name, "urls": t.URLs, "served_model_name": t.ServedModelName})
+	setEndpointTargetSeen(ctx, private, t, diags)
+	hash, _ := json.Marshal(endpointKeyHash(t.APIKey))
+	diags.Append(private.SetKey(ctx, endpointKeyHashKey, hash)...)
+	return !diags.HasError()
+}
+
+// readEndpointTarget asks the endpoint's hosts where its replicas are now and keeps that in
+// private state. What cannot be asked is a warning, and what was seen before stays.
+func (r *apiRouteResource) readEndpointTarget(ctx context.Context, id string, resp *resource.ReadResponse) {
+	t, name, err := r.findEndpointTarget(ctx, id)
+	switch {
+	case onprem.IsNotFound(err):
+		resp.Diagnostics.AddWarning("model endpoint not found",
+			fmt.Sprintf("The route's endpoint_id names model endpoint %s, which no host runs: the next plan updates the "+
+				"route, and the apply fails unless the endpoint is created first.", name))
+		setEndpointTargetSeen(ctx, resp.Private, nil, &resp.Diagnostics)
+	case err != nil:
+		resp.Diagnostics.AddWarning("model endpoint not read",
+			fmt.Sprintf("The route's endpoint could not be asked for its replicas, so a change of them is not seen: %s", err))
+	case len(t.Unreachable) > 0:
+		resp.Diagnostics.AddWarning("hosts unreachable",
+			fmt.Sprintf("Model endpoint %s: host(s) %s could not be reached, so a change of its replicas is not seen.",
+				name, strings.Join(t.Unreachable, ", ")))
+	case t.Ready == 0:
+		resp.Diagnostics.AddWarning("model endpoint not ready",
+			fmt.Sprintf("Model endpoint %s has no ready replica; the route is kept as it is.", name))
+	default:
+		setEndpointTargetSeen(ctx, resp.Private, t, &resp.Diagnostics)
+	}
+}
+
+// planResolved plans resolved_urls and resolved_served_model_name: null without endpoint_id;
+// unknown (resolved at apply) on create, when endpoint_id changes or is unknown, and when
+// anything else changes; and, when nothing else changes, unknown too if the endpoint's replicas,
+// served name or key (asked over SSH now, or as the last refresh saw them) differ from what the
+// gateway was given, which plans an update.
+func (r *apiRouteResource) planResolved(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan *apiRouteResourceModel) {
+	setUnknown := func() {
+		plan.ResolvedURLs, plan.ResolvedServedModelName = types.ListUnknown(types.StringType), types.StringUnknown()
+		plan.DeploymentIDs = types.ListUnknown(types.StringType)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("resolved_urls"), plan.ResolvedURLs)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("resolved_served_model_name"), plan.ResolvedServedModelName)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("deployment_ids"), plan.DeploymentIDs)...)
+	}
+	if plan.EndpointID.IsNull() {
+		plan.ResolvedURLs, plan.ResolvedServedModelName = types.ListNull(types.StringType), types.StringNull()
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("resolved_urls"), plan.ResolvedURLs)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("resolved_served_model_name"), plan.ResolvedServedModelName)...)
+		return
+	}
+	if req.State.Raw.IsNull() || plan.ResolvedURLs.IsUnknown() {
+		return
+	}
+	var state apiRouteResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.EndpointID.IsUnknown() || !plan.EndpointID.Equal(state.EndpointID) || state.ResolvedURLs.IsNull() {
+		setUnknown()
+		return
+	}
+	// Ask the endpoint now: at apply, Terraform plans the route again after the endpoint's own
+	// change, and this is where the route sees it. When the hosts cannot be asked, what the last
+	// refresh saw is compared.
+	var seen endpointTargetSeen
+	keyChanged := false
+	if t, _, err := r.findEndpointTarget(ctx, plan.EndpointID.ValueString()); err == nil && len(t.Unreachable) == 0 && t.Ready > 0 {
+		seen = endpointTargetSeen{URLs: t.URLs, ServedModelName: t.ServedModelName}
+		var applied string
+		if b, d := req.Private.GetKey(ctx, endpointKeyHashKey); !d.HasError() && len(b) > 0 && json.Unmarshal(b, &applied) == nil {
+			keyChanged = applied != endpointKeyHash(t.APIKey)
+		}
+	} else {
+		b, d := req.Private.GetKey(ctx, endpointTargetKey)
+		resp.Diagnostics.Append(d...)
+		if len(b) == 0 || json.Unmarshal(b, &seen) != nil {
+			return
+		}
+	}
+	held, _ := knownStrings(state.ResolvedURLs)
+	if keyChanged || !slices.Equal(seen.URLs, held) || seen.ServedModelName != state.ResolvedServedModelName.ValueString() {
+		tflog.Info(ctx, "the route's model endpoint changed", map[string]any{"gateway": held, "endpoint": seen.URLs, "key_changed": keyChanged})
+		setUnknown()
+	}
 }

@@ -76,9 +76,12 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"over SSH, one batch of `rollout.max_unavailable` replicas at a time. vLLM always runs with an API key.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "`<cluster name>/<endpoint name>`.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+				Computed: true,
+				MarkdownDescription: "`<cluster_id>,<name>`, the same string as the import ID: it carries the cluster's hosts, " +
+					"so an `inferstack_api_route` given only `endpoint_id` reaches the endpoint in any run. It changes, in " +
+					"place, when the cluster's hosts change. It is unknown in a plan that creates the endpoint, changes " +
+					"`cluster_id`, moves replicas or changes the served model name or the API key, so that a route that " +
+					"refers to it is updated in the same apply.",
 			},
 			"cluster_id": schema.StringAttribute{
 				Required: true,
@@ -388,6 +391,8 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		addSpecErrors(&resp.Diagnostics, spec.Validate())
 	}
 
+	plan.ID = plannedEndpointID(plan, state)
+
 	if state != nil {
 		if !state.ResolvedRevision.IsNull() && !plan.ResolvedRevision.IsUnknown() &&
 			state.ResolvedRevision.ValueString() != plan.ResolvedRevision.ValueString() {
@@ -400,6 +405,31 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// endpointID is the endpoint's ID: "<cluster_id>,<name>", the import ID.
+func endpointID(clusterID, name string) string {
+	return clusterID + modelEndpointImportSeparator + name
+}
+
+// plannedEndpointID keeps the ID from state only when nothing a client of the endpoint relies on
+// changes: the cluster (the ID itself), where the replicas run (their URLs), the served model
+// name and the API key. Otherwise it is unknown, so that an inferstack_api_route referring to
+// the endpoint is planned for an update and follows it in the same apply; on create it is
+// unknown too, so that a route follows an endpoint that is replaced.
+func plannedEndpointID(plan modelEndpointResourceModel, state *modelEndpointResourceModel) types.String {
+	if state == nil || state.ID.IsNull() || plan.ClusterID.IsUnknown() || plan.Name.IsUnknown() {
+		return types.StringUnknown()
+	}
+	want := endpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
+	changed := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
+		!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine) ||
+		!plan.ServedModelName.Equal(state.ServedModelName) || !plan.APIKey.Equal(state.APIKey) ||
+		!plan.APIKeyWOVersion.Equal(state.APIKeyWOVersion) || state.ID.ValueString() != want
+	if changed {
+		return types.StringUnknown()
+	}
+	return state.ID
 }
 
 func engineGPUs(e *modelEndpointEngineModel) int64 {
@@ -479,7 +509,7 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	// The ID first: a failed wait leaves a tainted resource, never an orphan.
-	plan.ID = types.StringValue(cfg.Cluster.Name + "/" + name)
+	plan.ID = types.StringValue(endpointID(plan.ClusterID.ValueString(), name))
 	plan.URLs = types.ListValueMust(types.StringType, []attr.Value{})
 	plan.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, []attr.Value{})
 	plan.Status = types.StringValue("creating")
@@ -549,9 +579,8 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 		}
 		slices.SortFunc(found.Placements, func(a, b onprem.Placement) int { return a.Replica - b.Replica })
 	}
-	if state.ID.IsNull() || state.ID.ValueString() == "" {
-		state.ID = types.StringValue(ref.Name + "/" + name)
-	}
+	// Also brings an ID of the older form "<cluster name>/<name>" to the current one.
+	state.ID = types.StringValue(endpointID(state.ClusterID.ValueString(), name))
 	flattenPlacements(&state, found.Placements, true)
 	if len(found.Unreachable) > 0 {
 		state.Status = types.StringValue("unknown")
@@ -578,6 +607,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if !ok {
 		return
 	}
+	plan.ID = types.StringValue(endpointID(plan.ClusterID.ValueString(), name))
 	placements, err := client.DeployEndpoint(ctx, cfg)
 	if err != nil && len(placements) == 0 {
 		// Nothing new is known: keep what state said.
@@ -628,8 +658,9 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 	}
 }
 
-// ImportState takes "<cluster_id>,<endpoint name>". Secrets (api_key) cannot be imported: set
-// them in the configuration; the next apply writes them to the hosts.
+// ImportState takes "<cluster_id>,<endpoint name>", which is also the endpoint's ID. Secrets
+// (api_key) cannot be imported: set them in the configuration; the next apply writes them to the
+// hosts.
 func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	clusterID, name, ok := strings.Cut(req.ID, modelEndpointImportSeparator)
 	if !ok || name == "" {
@@ -655,7 +686,7 @@ func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.Im
 		return
 	}
 	m := importedModel(spec)
-	m.ID = types.StringValue(ref.Name + "/" + name)
+	m.ID = types.StringValue(req.ID)
 	m.ClusterID = types.StringValue(clusterID)
 	m.Name = types.StringValue(name)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

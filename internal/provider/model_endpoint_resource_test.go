@@ -170,7 +170,7 @@ func TestAccModelEndpoint_basic(t *testing.T) {
 			{
 				Config: endpointConfig(lab, clusterID, name, "gpu-b", 2, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact("lab/"+name)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(clusterID+","+name)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resolved_revision"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{40}$`))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("served_model_name"), knownvalue.StringExact("Qwen/Qwen2.5-7B-Instruct")),
@@ -184,7 +184,7 @@ func TestAccModelEndpoint_basic(t *testing.T) {
 				ResourceName:      addr,
 				ImportState:       true,
 				ImportStateVerify: true,
-				ImportStateIdFunc: func(*terraform.State) (string, error) { return clusterID + "," + name, nil },
+				// The ID is the import ID "<cluster_id>,<name>": the default import ID.
 				// Secrets cannot be imported; the host knows the commit, not the branch asked for;
 				// labels selected with are not on the hosts.
 				ImportStateVerifyIgnore: []string{"api_key", "model.revision", "node_selector", "node_selector.%", "node_selector.host"},
@@ -542,7 +542,10 @@ func TestAccModelEndpoint_destroyUnreachable(t *testing.T) {
 
 func TestAccModelEndpoint_clusterResource(t *testing.T) {
 	t.Parallel()
-	lab := acctest.OnPrem(t)
+	// A lab of its own: destroying the cluster removes the node script from hosts it was the
+	// last cluster of, which on the shared hosts would pull it from under other tests' endpoints
+	// (those use literal cluster IDs without cluster records).
+	lab := acctest.NewOnPremLab(t, acctest.SharedOnPremHosts...)
 	cluster := acctest.TestName("c")
 	name := acctest.TestName("wired")
 	cfg := endpointProvider(lab) + fmt.Sprintf(`

@@ -38,6 +38,34 @@ resource "inferstack_api_route" "chat" {
   fallbacks       = [inferstack_api_route.gpt4o.name, inferstack_api_route.claude.name]
 }
 
+# A self-hosted model served by an inferstack_model_endpoint: the route takes the endpoint's
+# replica URLs, served model name and API key itself (over SSH, with the provider's onprem key;
+# the key never lands in the route's state). It is created after the endpoint, follows it when its
+# replicas move, and is withdrawn before the endpoint is destroyed.
+resource "inferstack_inference_cluster" "lab" {
+  name = "lab"
+  onprem = {
+    hosts = [
+      { name = "gpu-a", address = "10.0.0.11", user = "ops", host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIczprg9HpWrgTkY1FC/ZmHOlOxTS3Bwqhf0ZYiHOMtS" },
+    ]
+  }
+}
+
+resource "inferstack_model_endpoint" "qwen" {
+  cluster_id = inferstack_inference_cluster.lab.id
+  name       = "qwen-7b"
+  model      = { id = "Qwen/Qwen2.5-7B-Instruct" }
+  replicas   = 2
+  api_key    = var.vllm_api_key
+}
+
+resource "inferstack_api_route" "qwen" {
+  name        = "qwen"
+  endpoint_id = inferstack_model_endpoint.qwen.id
+  base_model  = "Qwen/Qwen2.5-7B-Instruct"
+  fallbacks   = [inferstack_api_route.gpt4o.name]
+}
+
 variable "openai_api_key" {
   type      = string
   sensitive = true
@@ -50,4 +78,8 @@ variable "vllm_api_key" {
 
 output "chat_deployments" {
   value = inferstack_api_route.chat.deployment_ids
+}
+
+output "qwen_urls" {
+  value = inferstack_api_route.qwen.resolved_urls # one LiteLLM deployment per replica URL
 }

@@ -712,3 +712,77 @@ func parseServeArgs(out *AppliedSpec, args []string) {
 // readyMargin is what a converge leaves of the time left for reporting back over SSH (status,
 // log lines): three seconds and a fifth of the rest.
 func readyMargin(left time.Duration) time.Duration { return 3*time.Second + left/5 }
+
+// EndpointTarget is what a client of an endpoint needs to call it: every replica's URL, the
+// model name it serves and its API key.
+type EndpointTarget struct {
+	// URLs are the OpenAI base URLs of every replica the reachable hosts run, by replica, ready
+	// or not (a replica that is starting or restarting is still the endpoint's).
+	URLs []string
+	// Ready is how many of them answered their health check.
+	Ready int
+	// ServedModelName is the name vLLM serves the model under (--served-model-name).
+	ServedModelName string
+	// APIKey is the key clients send. Secret: never log it.
+	APIKey string
+	// Unreachable names hosts that could not be asked.
+	Unreachable []string
+}
+
+// FindEndpointTarget asks the cluster's hosts for the endpoint's replicas, then reads its served
+// model name (from the applied spec) and its API key (from the root-only secret file) on the
+// host of the first ready replica. With no ready replica, only URLs and Unreachable are filled
+// in. ErrEndpointNotFound when no reachable host has the endpoint and none is unreachable.
+func (c *Client) FindEndpointTarget(ctx context.Context, cluster ClusterRef, endpoint string) (*EndpointTarget, error) {
+	st, err := c.FindEndpoint(ctx, cluster, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	t := &EndpointTarget{Unreachable: st.Unreachable}
+	from := ""
+	for _, p := range st.Placements {
+		t.URLs = append(t.URLs, p.URL)
+		if p.Ready {
+			t.Ready++
+			if from == "" {
+				from = p.Host
+			}
+		}
+	}
+	if from == "" {
+		return t, nil
+	}
+	var h Host
+	for _, x := range cluster.Hosts {
+		if x.Name == from {
+			h = x
+		}
+	}
+	// The spec, a NUL, then the key: one session, and the key only on stdout.
+	script := `set -euo pipefail
+r="${INFERSTACK_ROOT:-}"
+cat "$r"` + shellQuote(vllm.SpecPath(endpoint)) + `
+printf '\0'
+cat "$r"` + shellQuote(vllm.SecretFilePath(endpoint, "VLLM_API_KEY"))
+	out, err := c.Run(ctx, h, script, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the spec and API key of endpoint %s on host %s: %w", endpoint, h.Name, err)
+	}
+	spec, key, ok := strings.Cut(string(out), "\x00")
+	if !ok {
+		return nil, fmt.Errorf("reading the spec and API key of endpoint %s on host %s: unexpected output", endpoint, h.Name)
+	}
+	var ns struct {
+		Model           string `json:"model"`
+		ServedModelName string `json:"served_model_name"`
+	}
+	if err := json.Unmarshal([]byte(spec), &ns); err != nil {
+		return nil, fmt.Errorf("host %s: reading the spec of %s: %w", h.Name, endpoint, err)
+	}
+	t.ServedModelName = ns.ServedModelName
+	if t.ServedModelName == "" {
+		t.ServedModelName = ns.Model
+	}
+	t.APIKey = key
+	return t, nil
+}
