@@ -95,10 +95,8 @@ resource "inferstack_api_route" "chat" {
 
   name = "chat"
   tags = ["summarise", "classify"]
-  self_hosted = {
-    urls              = module.onprem[0].endpoints[var.onprem_endpoint_name].urls
-    served_model_name = var.onprem_model
-    api_key           = var.vllm_api_key
-  }
-  fallbacks = [inferstack_api_route.frontier[0].name]
+  # The endpoint's replicas, served name and API key, looked up on its hosts; the route follows
+  # the endpoint when its replicas move.
+  endpoint_id = module.onprem[0].endpoints[var.onprem_endpoint_name].id
+  fallbacks   = [inferstack_api_route.frontier[0].name]
 }

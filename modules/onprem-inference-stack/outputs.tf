@@ -11,6 +11,7 @@ output "nodes" {
 output "endpoints" {
   description = "Per endpoint: the pinned commit, the OpenAI base URL of each replica, and where the replicas run."
   value = { for k, e in inferstack_model_endpoint.this : k => {
+    id                = e.id
     resolved_revision = e.resolved_revision
     urls              = e.urls
     placements        = e.placements
