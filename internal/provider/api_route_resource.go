@@ -840,16 +840,14 @@ func setEndpointTargetSeen(ctx context.Context, p privateSetter, t *onprem.Endpo
 	diags.Append(p.SetKey(ctx, endpointTargetKey, b)...)
 }
 
-// parseEndpointID splits an inferstack_model_endpoint id, "<cluster_id>,<name>".
+// parseEndpointID splits an inferstack_model_endpoint id (onprem.EndpointID) and checks its name.
 func parseEndpointID(id string) (onprem.ClusterRef, string, error) {
-	clusterID, name, ok := strings.Cut(id, modelEndpointImportSeparator)
-	if !ok || name == "" || !endpointNameRE.MatchString(name) {
-		return onprem.ClusterRef{}, "", fmt.Errorf("%q is not the id of an inferstack_model_endpoint (<cluster_id>%s<name>): "+
-			"use inferstack_model_endpoint.<name>.id", id, modelEndpointImportSeparator)
-	}
-	ref, err := onprem.DecodeClusterID(clusterID)
+	ref, _, name, err := onprem.ParseEndpointID(id)
 	if err != nil {
-		return onprem.ClusterRef{}, "", fmt.Errorf("endpoint_id: %w", err)
+		return onprem.ClusterRef{}, "", err
+	}
+	if !endpointNameRE.MatchString(name) {
+		return onprem.ClusterRef{}, "", fmt.Errorf("%q is not the id of an inferstack_model_endpoint: %q is not an endpoint name", id, name)
 	}
 	return ref, name, nil
 }

@@ -52,10 +52,6 @@ const (
 	modelEndpointReadyMargin = 5 * time.Second
 )
 
-// modelEndpointImportSeparator separates the cluster ID from the endpoint name in an import ID;
-// it occurs neither in a cluster ID (base64url) nor in a name.
-const modelEndpointImportSeparator = ","
-
 var endpointNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 
 func newModelEndpointResource() resource.Resource { return &modelEndpointResource{} }
@@ -407,11 +403,6 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// endpointID is the endpoint's ID: "<cluster_id>,<name>", the import ID.
-func endpointID(clusterID, name string) string {
-	return clusterID + modelEndpointImportSeparator + name
-}
-
 // plannedEndpointID keeps the ID from state only when nothing a client of the endpoint relies on
 // changes: the cluster (the ID itself), where the replicas run (their URLs), the served model
 // name and the API key. Otherwise it is unknown, so that an inferstack_api_route referring to
@@ -421,7 +412,7 @@ func plannedEndpointID(plan modelEndpointResourceModel, state *modelEndpointReso
 	if state == nil || state.ID.IsNull() || plan.ClusterID.IsUnknown() || plan.Name.IsUnknown() {
 		return types.StringUnknown()
 	}
-	want := endpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
+	want := onprem.EndpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
 	changed := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
 		!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine) ||
 		!plan.ServedModelName.Equal(state.ServedModelName) || !plan.APIKey.Equal(state.APIKey) ||
@@ -509,7 +500,7 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	// The ID first: a failed wait leaves a tainted resource, never an orphan.
-	plan.ID = types.StringValue(endpointID(plan.ClusterID.ValueString(), name))
+	plan.ID = types.StringValue(onprem.EndpointID(plan.ClusterID.ValueString(), name))
 	plan.URLs = types.ListValueMust(types.StringType, []attr.Value{})
 	plan.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, []attr.Value{})
 	plan.Status = types.StringValue("creating")
@@ -580,7 +571,7 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 		slices.SortFunc(found.Placements, func(a, b onprem.Placement) int { return a.Replica - b.Replica })
 	}
 	// Also brings an ID of the older form "<cluster name>/<name>" to the current one.
-	state.ID = types.StringValue(endpointID(state.ClusterID.ValueString(), name))
+	state.ID = types.StringValue(onprem.EndpointID(state.ClusterID.ValueString(), name))
 	flattenPlacements(&state, found.Placements, true)
 	if len(found.Unreachable) > 0 {
 		state.Status = types.StringValue("unknown")
@@ -607,7 +598,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if !ok {
 		return
 	}
-	plan.ID = types.StringValue(endpointID(plan.ClusterID.ValueString(), name))
+	plan.ID = types.StringValue(onprem.EndpointID(plan.ClusterID.ValueString(), name))
 	placements, err := client.DeployEndpoint(ctx, cfg)
 	if err != nil && len(placements) == 0 {
 		// Nothing new is known: keep what state said.
@@ -662,14 +653,7 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 // (api_key) cannot be imported: set them in the configuration; the next apply writes them to the
 // hosts.
 func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	clusterID, name, ok := strings.Cut(req.ID, modelEndpointImportSeparator)
-	if !ok || name == "" {
-		resp.Diagnostics.AddError("importing model endpoint",
-			fmt.Sprintf("the import ID %q is not <cluster_id>%s<endpoint name>, e.g. onprem/lab/eyJ...%sqwen-7b", req.ID,
-				modelEndpointImportSeparator, modelEndpointImportSeparator))
-		return
-	}
-	ref, err := onprem.DecodeClusterID(clusterID)
+	ref, clusterID, name, err := onprem.ParseEndpointID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("importing model endpoint", err.Error())
 		return

@@ -48,3 +48,17 @@ func TestDecodeClusterIDErrors(t *testing.T) {
 		t.Error("an invalid name was accepted")
 	}
 }
+
+func TestEndpointIDRoundTrip(t *testing.T) {
+	t.Parallel()
+	clusterID := EncodeClusterID(ClusterRef{Name: "lab", Hosts: []Host{{Name: "gpu-a", Address: "10.0.0.11", HostKey: "ssh-ed25519 AAAAa"}}})
+	ref, gotCluster, name, err := ParseEndpointID(EndpointID(clusterID, "qwen-7b"))
+	if err != nil || gotCluster != clusterID || name != "qwen-7b" || ref.Name != "lab" || len(ref.Hosts) != 1 {
+		t.Fatalf("ParseEndpointID = %+v, %q, %q, %v", ref, gotCluster, name, err)
+	}
+	for _, bad := range []string{"lab/qwen", clusterID + ",", "onprem/lab/!!!,qwen"} {
+		if _, _, _, err := ParseEndpointID(bad); err == nil {
+			t.Errorf("ParseEndpointID(%q) accepted a bad ID", bad)
+		}
+	}
+}
