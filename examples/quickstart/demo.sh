@@ -41,7 +41,7 @@ if [ "$action" = destroy ]; then
   exit 0
 fi
 
-echo "== tofu apply examples/quickstart (OpenTofu $("$tofu" version | head -1 | sed 's/^OpenTofu v//'))"
+echo "== tofu apply examples/quickstart (OpenTofu $("$tofu" version | sed -n 1p | sed 's/^OpenTofu v//'))"
 if ! "$tofu" -chdir="$work" apply -input=false -auto-approve -var-file="$vars" -no-color >"$work/apply.log" 2>&1; then
   cat "$work/apply.log"
   exit 1
