@@ -101,6 +101,8 @@ func (m *Moto) Stop() {
 type AWSLab struct {
 	Moto  *Moto
 	Proxy *AWSProxy
+
+	quotas quotas
 }
 
 // URL is the endpoint AWS clients should use.

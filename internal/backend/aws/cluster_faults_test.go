@@ -20,7 +20,7 @@ import (
 func baseSpec(t *testing.T, d direct, region string, subnets ...string) awsbackend.ClusterSpec {
 	return awsbackend.ClusterSpec{
 		Name: acctest.TestName("c"), Region: region, SubnetIDs: subnets, InstanceType: "g5.xlarge",
-		AMI: awsbackend.AMI{ID: amazonAMI(t, d)}, MaxNodes: 2, Tags: map[string]string{"suite": "faults"},
+		AMI: awsbackend.AMI{ID: acctest.AWS(t).AMI(t, region)}, MaxNodes: 2, Tags: map[string]string{"suite": "faults"},
 	}
 }
 
@@ -31,10 +31,10 @@ func TestEnsureClusterThrottled(t *testing.T) {
 	lab := acctest.AWS(t)
 	const region = "ap-northeast-1"
 	d := directClients(lab, region)
-	n := makeNetwork(t, d, region, "10.40.0.0/16", "a", "c")
-	setQuota(lab, region, "L-DB2E81BA", 64)
+	n := lab.MakeNetwork(t, region, "10.40.0.0/16", "a", "c")
+	lab.SetQuota(region, "L-DB2E81BA", 64)
 	b := newBackend(t, lab, 5)
-	spec := baseSpec(t, d, region, n.subnets["a"], n.subnets["c"])
+	spec := baseSpec(t, d, region, n.Subnets["a"], n.Subnets["c"])
 	t.Cleanup(func() { _ = b.DeleteCluster(context.Background(), region, spec.Name) })
 
 	faults := []acctest.Fault{
@@ -76,9 +76,9 @@ func TestEnsureClusterInterrupted(t *testing.T) {
 	lab := acctest.AWS(t)
 	const region = "eu-west-2"
 	d := directClients(lab, region)
-	n := makeNetwork(t, d, region, "10.41.0.0/16", "a", "b")
-	setQuota(lab, region, "L-DB2E81BA", 64)
-	spec := baseSpec(t, d, region, n.subnets["a"], n.subnets["b"])
+	n := lab.MakeNetwork(t, region, "10.41.0.0/16", "a", "b")
+	lab.SetQuota(region, "L-DB2E81BA", 64)
+	spec := baseSpec(t, d, region, n.Subnets["a"], n.Subnets["b"])
 	b := newBackend(t, lab, 5)
 	t.Cleanup(func() { _ = b.DeleteCluster(context.Background(), region, spec.Name) })
 	ctx := context.Background()
@@ -130,9 +130,9 @@ func TestEnsureClusterConflicts(t *testing.T) {
 	lab := acctest.AWS(t)
 	const region = "ap-south-1"
 	d := directClients(lab, region)
-	n := makeNetwork(t, d, region, "10.42.0.0/16", "a", "b")
-	setQuota(lab, region, "L-DB2E81BA", 64)
-	spec := baseSpec(t, d, region, n.subnets["a"], n.subnets["b"])
+	n := lab.MakeNetwork(t, region, "10.42.0.0/16", "a", "b")
+	lab.SetQuota(region, "L-DB2E81BA", 64)
+	spec := baseSpec(t, d, region, n.Subnets["a"], n.Subnets["b"])
 	names := awsbackend.ResourceNames(region, spec.Name)
 	b := newBackend(t, lab, 5)
 	ctx := context.Background()
@@ -153,7 +153,7 @@ func TestEnsureClusterConflicts(t *testing.T) {
 
 	// A security group of the same name, untagged.
 	sg, err := d.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName: aws.String(names.SecurityGroup), Description: aws.String("someone else's"), VpcId: aws.String(n.vpcID),
+		GroupName: aws.String(names.SecurityGroup), Description: aws.String("someone else's"), VpcId: aws.String(n.VPCID),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -208,9 +208,9 @@ func TestDeleteClusterWaitsForSecurityGroup(t *testing.T) {
 	lab := acctest.AWS(t)
 	const region = "eu-west-3"
 	d := directClients(lab, region)
-	n := makeNetwork(t, d, region, "10.43.0.0/16", "b", "c")
-	setQuota(lab, region, "L-DB2E81BA", 64)
-	spec := baseSpec(t, d, region, n.subnets["b"], n.subnets["c"])
+	n := lab.MakeNetwork(t, region, "10.43.0.0/16", "b", "c")
+	lab.SetQuota(region, "L-DB2E81BA", 64)
+	spec := baseSpec(t, d, region, n.Subnets["b"], n.Subnets["c"])
 	spec.InstanceType = "g6.xlarge"
 	b := newBackend(t, lab, 5)
 	ctx := context.Background()

@@ -31,8 +31,8 @@ func TestClusterLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d := directClients(lab, region)
-	net := makeNetwork(t, d, region, "10.20.0.0/16", "a", "b", "a2")
-	setQuota(lab, region, "L-DB2E81BA", 192)
+	net := lab.MakeNetwork(t, region, "10.20.0.0/16", "a", "b", "a2")
+	lab.SetQuota(region, "L-DB2E81BA", 192)
 	b := newBackend(t, lab, 5)
 	name := acctest.TestName("life")
 	names := awsbackend.ResourceNames(region, name)
@@ -40,9 +40,9 @@ func TestClusterLifecycle(t *testing.T) {
 	spec := awsbackend.ClusterSpec{
 		Name:          name,
 		Region:        region,
-		SubnetIDs:     []string{net.subnets["a"], net.subnets["b"], net.subnets["a2"]},
+		SubnetIDs:     []string{net.Subnets["a"], net.Subnets["b"], net.Subnets["a2"]},
 		InstanceType:  "g5.12xlarge",
-		AMI:           awsbackend.AMI{ID: amazonAMI(t, d)},
+		AMI:           awsbackend.AMI{ID: lab.AMI(t, region)},
 		RootVolumeGiB: 200,
 		Capacity:      awsbackend.Capacity{OnDemandBase: 1},
 		MaxNodes:      2,
@@ -55,7 +55,7 @@ func TestClusterLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EnsureCluster: %v", err)
 	}
-	if c.ID != region+"/"+name || c.VPCID != net.vpcID || c.VPCCIDR != "10.20.0.0/16" {
+	if c.ID != region+"/"+name || c.VPCID != net.VPCID || c.VPCCIDR != "10.20.0.0/16" {
 		t.Errorf("cluster ID/VPC = %q %q %q", c.ID, c.VPCID, c.VPCCIDR)
 	}
 	if c.GPU.Model != "A10G" || c.GPU.Count != 4 || c.GPU.MemoryMiB < 20000 || c.InstanceType != "g5.12xlarge" {

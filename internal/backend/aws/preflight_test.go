@@ -37,35 +37,35 @@ func TestCheckCluster(t *testing.T) {
 		region string
 		zones  []string // subnets to make; the spec gets them in this order
 		quotas map[string]float64
-		spec   func(s *awsbackend.ClusterSpec, n network, ami string)
+		spec   func(s *awsbackend.ClusterSpec, n acctest.Network, ami string)
 		want   result
 		check  func(t *testing.T, pf *awsbackend.Preflight)
 	}{
 		{
 			name: "not a GPU type", region: "eu-central-1", zones: []string{"a"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) { s.InstanceType = "m5.large" },
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.InstanceType = "m5.large" },
 			want: result{[]string{"instance_type"}, []string{`m5\.large has no GPUs; choose a GPU instance type`}},
 		},
 		{
 			name: "no such type", region: "eu-central-1", zones: []string{"a"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) { s.InstanceType = "g99.huge" },
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.InstanceType = "g99.huge" },
 			want: result{[]string{"instance_type"}, []string{`g99\.huge is not an EC2 instance type in eu-central-1`}},
 		},
 		{
 			name: "not offered in the region", region: "eu-west-1", zones: []string{"a", "b"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) { s.InstanceType = "p5.48xlarge" },
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.InstanceType = "p5.48xlarge" },
 			want: result{[]string{"instance_type"}, []string{`p5\.48xlarge is not offered in eu-west-1a \(subnet-\w+\), eu-west-1b \(subnet-\w+\); it is offered in no Availability Zone of eu-west-1`}},
 		},
 		{
 			name: "not offered in one subnet's zone", region: "ap-southeast-2", zones: []string{"a", "b"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec:   func(s *awsbackend.ClusterSpec, _ network, _ string) { s.InstanceType = "g5.xlarge" },
+			spec:   func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.InstanceType = "g5.xlarge" },
 			want: result{[]string{"instance_type"}, []string{
 				`^instance_type: g5\.xlarge is not offered in ap-southeast-2a \(subnet-\w+\); it is offered only in ap-southeast-2b, ap-southeast-2c: choose subnets in those zones`}},
 		},
 		{
 			name: "subnet does not exist", region: "eu-central-1", zones: []string{"a"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.SubnetIDs = append(s.SubnetIDs, "subnet-0123456789abcdef0")
 			},
 			want: result{[]string{"subnet_ids"}, []string{`subnet-0123456789abcdef0`}},
@@ -73,7 +73,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "on-demand quota too small", region: "ca-central-1", zones: []string{"a", "b"},
 			quotas: map[string]float64{"L-417A185B": 0},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.InstanceType, s.MaxNodes = "p4d.24xlarge", 2
 			},
 			want: result{[]string{"capacity"}, []string{regexp.QuoteMeta(
@@ -82,7 +82,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "spot quota too small", region: "ca-central-1", zones: []string{"a", "b"},
 			quotas: map[string]float64{"L-DB2E81BA": 100, "L-3819A6DF": 4},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.InstanceType, s.MaxNodes, s.Capacity = "g6.xlarge", 4, awsbackend.Capacity{SpotPercentage: 50}
 			},
 			want: result{[]string{"capacity"}, []string{`needs 8 vCPUs for 2 x g6\.xlarge spot \(4 vCPUs each\), but the quota L-3819A6DF "All G and VT Spot Instance Requests" is 4 in ca-central-1`}},
@@ -94,7 +94,7 @@ func TestCheckCluster(t *testing.T) {
 		},
 		{
 			name: "quota unreadable is a warning", region: "sa-east-1", zones: []string{"a", "b"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) { s.InstanceType = "g5.xlarge" },
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.InstanceType = "g5.xlarge" },
 			check: func(t *testing.T, pf *awsbackend.Preflight) {
 				if pf.Quota.Checked || len(pf.Warnings) != 1 || !strings.Contains(pf.Warnings[0], "L-DB2E81BA") {
 					t.Errorf("warnings %q, quota %+v: want one warning naming L-DB2E81BA", pf.Warnings, pf.Quota)
@@ -104,14 +104,14 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "the DLAMI parameter moto lacks", region: "us-east-2", zones: []string{"a"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec:   func(s *awsbackend.ClusterSpec, _ network, _ string) { s.AMI = awsbackend.AMI{} },
+			spec:   func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) { s.AMI = awsbackend.AMI{} },
 			want: result{[]string{"ami"}, []string{regexp.QuoteMeta(
 				"ami: the SSM parameter " + awsbackend.DefaultAMIParameter + " does not exist in us-east-2: check its name, or set ami.id")}},
 		},
 		{
 			name: "AMI from an SSM parameter", region: "us-east-2", zones: []string{"a", "b", "a2"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec: func(s *awsbackend.ClusterSpec, _ network, ami string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, ami string) {
 				s.AMI = awsbackend.AMI{SSMParameter: putAMIParameter(t, lab, "us-east-2", ami)}
 			},
 			check: func(t *testing.T, pf *awsbackend.Preflight) {
@@ -126,7 +126,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "AMI of another architecture, root volume too small", region: "us-east-1", zones: []string{"a"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.InstanceType, s.RootVolumeGiB = "g5g.xlarge", 10
 			},
 			want: result{[]string{"ami", "root_volume_gib"}, []string{
@@ -134,7 +134,7 @@ func TestCheckCluster(t *testing.T) {
 		},
 		{
 			name: "several problems at once", region: "us-east-1", zones: []string{"a"},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.InstanceType, s.AMI = "c5.large", awsbackend.AMI{ID: "ami-00000000000000000"}
 			},
 			want: result{[]string{"instance_type", "ami"}, []string{`c5\.large has no GPUs`, `AMI ami-0+ does not exist in us-east-1`}},
@@ -142,7 +142,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "capacity reservation", region: "eu-north-1", zones: []string{"b", "c"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.MaxNodes, s.Capacity = 2, awsbackend.Capacity{OnDemandBase: 2, CapacityReservationID: "cr-0good"}
 			},
 			check: func(t *testing.T, pf *awsbackend.Preflight) {
@@ -154,7 +154,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "capacity reservation that does not fit", region: "eu-north-1", zones: []string{"b"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.Capacity = awsbackend.Capacity{CapacityReservationID: "cr-0other"}
 			},
 			want: result{[]string{"capacity", "capacity", "capacity"}, []string{
@@ -163,7 +163,7 @@ func TestCheckCluster(t *testing.T) {
 		{
 			name: "capacity reservation that does not exist", region: "eu-north-1", zones: []string{"b"},
 			quotas: map[string]float64{"L-DB2E81BA": 64},
-			spec: func(s *awsbackend.ClusterSpec, _ network, _ string) {
+			spec: func(s *awsbackend.ClusterSpec, _ acctest.Network, _ string) {
 				s.Capacity = awsbackend.Capacity{CapacityReservationID: "cr-0missing"}
 			},
 			want: result{[]string{"capacity"}, []string{`capacity reservation cr-0missing does not exist in eu-north-1`}},
@@ -172,18 +172,17 @@ func TestCheckCluster(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := directClients(lab, tt.region)
-			n := makeNetwork(t, d, tt.region, fmt.Sprintf("10.%d.0.0/16", 100+i), tt.zones...)
+			n := lab.MakeNetwork(t, tt.region, fmt.Sprintf("10.%d.0.0/16", 100+i), tt.zones...)
 			for code, v := range tt.quotas {
-				setQuota(lab, tt.region, code, v)
+				lab.SetQuota(tt.region, code, v)
 			}
-			ami := amazonAMI(t, d)
+			ami := lab.AMI(t, tt.region)
 			spec := awsbackend.ClusterSpec{
 				Name: acctest.TestName("pf"), Region: tt.region, InstanceType: "g5.xlarge",
 				AMI: awsbackend.AMI{ID: ami}, MaxNodes: 1,
 			}
 			for _, z := range tt.zones {
-				spec.SubnetIDs = append(spec.SubnetIDs, n.subnets[z])
+				spec.SubnetIDs = append(spec.SubnetIDs, n.Subnets[z])
 			}
 			tt.spec(&spec, n, ami)
 			pf, err := b.CheckCluster(context.Background(), spec)
