@@ -32,6 +32,14 @@ keyfile=$lab/vllm_api_key
 [ -s "$keyfile" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$keyfile")
 export TF_VAR_vllm_api_key
 TF_VAR_vllm_api_key=$(cat "$keyfile")
+# The lab's network in moto (a VPC with two private subnets) for the AWS cluster: aws.tfvars.json
+# has region, subnet_ids, ami_id and instance_type, as modules/aws-inference-stack takes them.
+awsvars=$lab/aws.tfvars.json
+if [ -f "$awsvars" ]; then
+  export TF_VAR_aws_region TF_VAR_aws_cluster
+  TF_VAR_aws_region=$(jq -r '.region' "$awsvars")
+  TF_VAR_aws_cluster=$(jq -c '{subnet_ids, instance_type, ami_id}' "$awsvars")
+fi
 
 "$tofu" -chdir="$work" init -input=false >"$work/init.log" 2>&1 || { cat "$work/init.log"; exit 1; }
 if [ "$action" = destroy ]; then
@@ -73,6 +81,21 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TF_VAR_vllm_api_key" -H 'Co
   "$url/chat/completions" | jq -r '"  assistant: \(.choices[0].message.content)"'
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$url/chat/completions")
 echo "  the same request without the key: HTTP $code"
+if [ "$("$tofu" -chdir="$work" output -json aws_cluster)" != null ]; then
+  echo
+  echo "== An inference cluster on AWS (the lab's moto behind the harness proxy)"
+  "$tofu" -chdir="$work" output -json aws_cluster | jq -r '
+    "cluster \(.id): \(.gpu.count) x \(.gpu.model) (\((.gpu.memory_mib // 0) / 1024 | floor) GiB) a node, up to \(.max_nodes) node(s)",
+    "  VPC               \(.vpc_id)",
+    "  security group    \(.security_group_id)",
+    "  load balancer     \(.load_balancer_dns) (internal)"'
+  "$tofu" -chdir="$work" output -json aws_endpoint | jq -r '
+    "endpoint \(.id)",
+    "  model pinned to commit \(.resolved_revision)",
+    "  OpenAI base URL   \(.url)"'
+  echo "  (moto launches the nodes but runs no user data on them, so no vLLM answers at this URL in the lab;"
+  echo "   on AWS it answers clients in the cluster's allowed_cidrs, the VPC by default)"
+fi
 echo
 echo "== Routes in the LiteLLM gateway (stand-in), as the gateway reports them"
 gw=$(jq -r '.gateway_url' "$lab/lab.json")

@@ -1,6 +1,7 @@
 # The quickstart: what a platform repo writes to stand up self-hosted inference. On the local lab
 # (`make demo`) AWS is moto and the Hugging Face Hub is a stand-in; on a real account leave
-# aws_endpoint and hf_endpoint null and use your credentials (and an HF token for gated models).
+# aws_endpoint and hf_endpoint null and use your credentials (and an HF token for gated models);
+# aws_cluster names your private subnets and GPU instance type.
 
 locals {
   aws_services = ["ec2", "autoscaling", "elasticloadbalancing", "iam", "ssm", "secretsmanager", "sts", "servicequotas", "pricing"]
@@ -66,6 +67,28 @@ module "onprem" {
     (var.onprem_endpoint_name) = {
       model         = var.onprem_model
       replicas      = 2
+      max_model_len = 16384
+    }
+  }
+}
+
+# Serve a model on AWS: a GPU cluster in your private subnets (a security group, the nodes' IAM
+# role, an internal network load balancer, a launch template) and a vLLM endpoint on it, an Auto
+# Scaling group of one to two nodes behind its own listener. Skipped when aws_cluster is null.
+module "aws" {
+  source = "../../modules/aws-inference-stack"
+  count  = var.aws_cluster == null ? 0 : 1
+
+  name          = "quickstart"
+  region        = var.aws_region
+  subnet_ids    = var.aws_cluster.subnet_ids
+  instance_type = var.aws_cluster.instance_type
+  ami_id        = var.aws_cluster.ami_id
+  api_key       = var.vllm_api_key
+  endpoints = {
+    (var.aws_endpoint_name) = {
+      model         = var.aws_model
+      autoscaling   = { min = 1, max = 2 }
       max_model_len = 16384
     }
   }

@@ -85,6 +85,23 @@ output "onprem_nodes" {
   value       = length(module.onprem) == 0 ? null : module.onprem[0].nodes
 }
 
+output "aws_cluster" {
+  description = "The AWS cluster: its id, VPC, security group, internal load balancer and the GPUs of one node."
+  value = length(module.aws) == 0 ? null : {
+    id                = module.aws[0].cluster_id
+    vpc_id            = module.aws[0].vpc_id
+    security_group_id = module.aws[0].security_group_id
+    load_balancer_dns = module.aws[0].load_balancer_dns
+    gpu               = module.aws[0].gpu
+    max_nodes         = module.aws[0].max_nodes
+  }
+}
+
+output "aws_endpoint" {
+  description = "The AWS endpoint: its id, the OpenAI base URL on the cluster's load balancer, and the pinned commit."
+  value       = length(module.aws) == 0 ? null : module.aws[0].endpoints[var.aws_endpoint_name]
+}
+
 output "routes" {
   description = "Gateway routes: the model name clients send, and what serves it."
   value = local.routes ? {

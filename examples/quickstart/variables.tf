@@ -128,14 +128,14 @@ variable "ssh_private_key_file" {
 }
 
 variable "vllm_api_key" {
-  description = "API key clients must send to the on-prem vLLM endpoint."
+  description = "API key clients must send to the vLLM endpoints (on-prem and AWS)."
   type        = string
   sensitive   = true
   default     = null
 
   validation {
-    condition     = length(var.onprem_hosts) == 0 || try(length(var.vllm_api_key) >= 16, false)
-    error_message = "vllm_api_key must be at least 16 characters when onprem_hosts is set: vLLM always runs with an API key."
+    condition     = (length(var.onprem_hosts) == 0 && var.aws_cluster == null) || try(length(var.vllm_api_key) >= 16, false)
+    error_message = "vllm_api_key must be at least 16 characters when onprem_hosts or aws_cluster is set: vLLM always runs with an API key."
   }
 }
 
@@ -147,6 +147,28 @@ variable "onprem_model" {
 
 variable "onprem_endpoint_name" {
   description = "Name of the on-prem endpoint."
+  type        = string
+  default     = "qwen-7b"
+}
+
+variable "aws_cluster" {
+  description = "An AWS GPU cluster in your VPC, with one vLLM endpoint on it: private subnet_ids (one VPC, one subnet per Availability Zone), the GPU instance_type, and the node AMI (ami_id; null: the AWS Deep Learning AMI's public SSM parameter). Null: no AWS cluster."
+  type = object({
+    subnet_ids    = list(string)
+    instance_type = string
+    ami_id        = optional(string)
+  })
+  default = null
+}
+
+variable "aws_model" {
+  description = "Hugging Face model the AWS endpoint serves (pinned to the commit main resolves to)."
+  type        = string
+  default     = "Qwen/Qwen2.5-7B-Instruct"
+}
+
+variable "aws_endpoint_name" {
+  description = "Name of the AWS endpoint."
   type        = string
   default     = "qwen-7b"
 }

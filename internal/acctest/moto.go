@@ -39,8 +39,12 @@ func StartMoto(dir string) (*Moto, error) {
 		return nil, err
 	}
 	defer logf.Close()
+	pythonPath, err := writeMotoPatches(dir)
+	if err != nil {
+		return nil, fmt.Errorf("writing the moto patches: %w", err)
+	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true", "PYTHONUNBUFFERED=1")
+	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true", "PYTHONUNBUFFERED=1", "PYTHONPATH="+pythonPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -102,17 +106,34 @@ type AWSLab struct {
 	Moto  *Moto
 	Proxy *AWSProxy
 
-	quotas quotas
+	quotas    quotas
+	refreshes refreshes
+	health    targetHealth
+}
+
+// NewAWSLab puts moto and the proxy in front of it together, with the proxy answering what moto
+// lacks (instance refresh). AWS gives each test package one; the demo lab makes its own.
+func NewAWSLab(m *Moto, p *AWSProxy) *AWSLab {
+	l := &AWSLab{Moto: m, Proxy: p}
+	l.serveInstanceRefreshes()
+	return l
 }
 
 // URL is the endpoint AWS clients should use.
 func (l *AWSLab) URL() string { return l.Proxy.URL }
 
 // ProviderConfig is an inferstack provider block pointing every AWS service at the lab.
-func (l *AWSLab) ProviderConfig() string {
-	return fmt.Sprintf(`
-provider "inferstack" {
-  aws {
+func (l *AWSLab) ProviderConfig() string { return l.ProviderConfigWith("") }
+
+// ProviderConfigWith is ProviderConfig with extra lines inside the aws block (default_tags = {...}).
+func (l *AWSLab) ProviderConfigWith(extra string) string {
+	return "\nprovider \"inferstack\" {\n" + l.AWSBlock(extra) + "}\n"
+}
+
+// AWSBlock is the provider's aws block pointing every AWS service at the lab, with extra lines
+// inside it, for tests that compose a provider block of several.
+func (l *AWSLab) AWSBlock(extra string) string {
+	return fmt.Sprintf(`  aws {
     region      = "us-east-1"
     access_key  = "testing"
     secret_key  = "testing"
@@ -128,9 +149,9 @@ provider "inferstack" {
       servicequotas        = %[1]q
       pricing              = %[1]q
     }
+%[2]s
   }
-}
-`, l.Proxy.URL)
+`, l.Proxy.URL, extra)
 }
 
 var (
@@ -160,7 +181,7 @@ func AWS(t testing.TB) *AWSLab {
 			awsErr = err
 			return
 		}
-		awsLab = &AWSLab{Moto: m, Proxy: p}
+		awsLab = NewAWSLab(m, p)
 		atExit(func() { p.Close(); m.Stop(); _ = os.RemoveAll(dir) })
 	})
 	if awsErr != nil {

@@ -27,8 +27,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
+	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
+	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
 var (
@@ -311,7 +314,7 @@ func (r *apiRouteResource) ValidateConfig(ctx context.Context, req resource.Vali
 			return
 		}
 		if !m.EndpointID.IsUnknown() {
-			if _, _, err := parseEndpointID(m.EndpointID.ValueString()); err != nil {
+			if err := checkEndpointID(m.EndpointID.ValueString()); err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("endpoint_id"), "invalid endpoint_id", err.Error())
 				return
 			}
@@ -840,7 +843,20 @@ func setEndpointTargetSeen(ctx context.Context, p privateSetter, t *onprem.Endpo
 	diags.Append(p.SetKey(ctx, endpointTargetKey, b)...)
 }
 
-// parseEndpointID splits an inferstack_model_endpoint id (onprem.EndpointID) and checks its name.
+// checkEndpointID checks the id of an inferstack_model_endpoint on either backend.
+func checkEndpointID(id string) error {
+	if strings.HasPrefix(id, "aws/") {
+		_, _, name, err := awsbackend.ParseEndpointID(id)
+		if err == nil && !endpointNameRE.MatchString(name) {
+			err = fmt.Errorf("%q is not the id of an inferstack_model_endpoint: %q is not an endpoint name", id, name)
+		}
+		return err
+	}
+	_, _, err := parseEndpointID(id)
+	return err
+}
+
+// parseEndpointID splits an on-prem inferstack_model_endpoint id (onprem.EndpointID) and checks its name.
 func parseEndpointID(id string) (onprem.ClusterRef, string, error) {
 	ref, _, name, err := onprem.ParseEndpointID(id)
 	if err != nil {
@@ -855,6 +871,9 @@ func parseEndpointID(id string) (onprem.ClusterRef, string, error) {
 // findEndpointTarget asks the hosts of the endpoint id names for its URLs, served model name and
 // API key.
 func (r *apiRouteResource) findEndpointTarget(ctx context.Context, id string) (*onprem.EndpointTarget, string, error) {
+	if strings.HasPrefix(id, "aws/") {
+		return r.findAWSEndpointTarget(ctx, id)
+	}
 	ref, name, err := parseEndpointID(id)
 	if err != nil {
 		return nil, "", err
@@ -871,6 +890,43 @@ func (r *apiRouteResource) findEndpointTarget(ctx context.Context, id string) (*
 		return nil, name, fmt.Errorf("model endpoint %s has no replica on any host of cluster %s: apply it first: %w", name, ref.Name, err)
 	}
 	return t, name, err
+}
+
+// findAWSEndpointTarget asks AWS for an endpoint's load-balancer URL, healthy targets, served
+// model name (from the spec in its user data) and API key (from Secrets Manager).
+func (r *apiRouteResource) findAWSEndpointTarget(ctx context.Context, id string) (*onprem.EndpointTarget, string, error) {
+	region, cluster, name, err := awsbackend.ParseEndpointID(id)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.data == nil || r.data.AWS == nil {
+		return nil, name, errors.New("the provider is not configured")
+	}
+	b := r.data.AWS
+	e, err := b.FindEndpoint(ctx, region, cluster, name)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil, name, fmt.Errorf("model endpoint %s does not exist in cluster %s (%s): apply it first: %w", name, cluster, region, onprem.ErrEndpointNotFound)
+	}
+	if err != nil {
+		return nil, name, err
+	}
+	specJSON, err := vllm.SpecFromCloudInit(e.UserData, name)
+	if err != nil {
+		return nil, name, err
+	}
+	applied, err := onprem.ParseSpecJSON(specJSON)
+	if err != nil {
+		return nil, name, fmt.Errorf("reading the spec of model endpoint %s from its user data: %w", name, err)
+	}
+	key, err := b.APIKey(ctx, region, cluster, name)
+	if err != nil {
+		return nil, name, err
+	}
+	t := &onprem.EndpointTarget{URLs: []string{e.URL}, ServedModelName: applied.ServedModelName, APIKey: key}
+	if e.HealthyTargets > 0 {
+		t.Ready = 1
+	}
+	return t, name, nil
 }
 
 // resolveTarget fills in the self-hosted target of a route with endpoint_id at apply, and the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -22,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 )
 
@@ -34,8 +36,8 @@ var (
 )
 
 // clusterBackends are the backend attributes of inferstack_inference_cluster; exactly one is set.
-// The aws and azure blocks join onprem here.
-var clusterBackends = []string{"onprem"}
+// The azure block joins them here.
+var clusterBackends = []string{"aws", "onprem"}
 
 func newInferenceClusterResource() resource.Resource { return &inferenceClusterResource{} }
 
@@ -47,10 +49,12 @@ func (r *inferenceClusterResource) Metadata(_ context.Context, req resource.Meta
 	resp.TypeName = req.ProviderTypeName + "_inference_cluster"
 }
 
-func (r *inferenceClusterResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *inferenceClusterResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A pool of GPU capacity that `inferstack_model_endpoint` resources deploy vLLM onto. Set " +
-			"exactly one backend block; today that is `onprem`: GPU servers you run, reached over SSH.\n\n" +
+			"exactly one backend block: `aws` (EC2 GPU instances in an Auto Scaling group per endpoint, behind an internal " +
+			"network load balancer) or `onprem` (GPU servers you run, reached over SSH). Changing the backend replaces " +
+			"the cluster.\n\n" +
 			"For `onprem`, the provider connects to every host (up to 8 at once), lists its GPUs with `nvidia-smi`, " +
 			"checks the container runtime and the NVIDIA container toolkit, prepares `/var/lib/inferstack`, installs " +
 			"the node script (`/usr/local/sbin/inferstack-node`) and writes a record of the cluster " +
@@ -149,9 +153,11 @@ func (r *inferenceClusterResource) Schema(_ context.Context, _ resource.SchemaRe
 					},
 				},
 			},
+			"aws":      clusterAWSAttribute(),
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 			"nodes": schema.ListNestedAttribute{
 				Computed: true,
-				MarkdownDescription: "What each host reported, in the order of `onprem.hosts`. Refreshed on every " +
+				MarkdownDescription: "On-prem only: what each host reported, in the order of `onprem.hosts`. Refreshed on every " +
 					"read, so GPUs that changed on a host show as drift. A host that cannot be reached keeps its " +
 					"last known entry (and the plan warns).",
 				NestedObject: schema.NestedAttributeObject{
@@ -176,6 +182,9 @@ func (r *inferenceClusterResource) Schema(_ context.Context, _ resource.SchemaRe
 				},
 			},
 		},
+	}
+	for k, v := range clusterAWSComputed() {
+		resp.Schema.Attributes[k] = v
 	}
 }
 
@@ -293,7 +302,27 @@ func (r *inferenceClusterResource) ModifyPlan(ctx context.Context, req resource.
 	}
 	var plan inferenceClusterResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.OnPrem.IsNull() || plan.OnPrem.IsUnknown() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !req.State.Raw.IsNull() {
+		var state inferenceClusterResourceModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if state.AWS.IsNull() != plan.AWS.IsNull() && !plan.AWS.IsUnknown() {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("aws"), path.Root("onprem"))
+		}
+	}
+	if !plan.AWS.IsNull() {
+		r.modifyPlanAWS(ctx, req, resp, plan)
+		return
+	}
+	plan.setAWSComputedNull()
+	for name, v := range map[string]attr.Value{"vpc_id": plan.VPCID, "security_group_id": plan.SecurityGroupID, "role_arn": plan.RoleARN,
+		"instance_profile_arn": plan.InstanceProfileARN, "load_balancer_arn": plan.LoadBalancerARN, "load_balancer_dns": plan.LoadBalancerDNS,
+		"launch_template_id": plan.LaunchTemplateID, "image_id": plan.ImageID, "gpu": plan.GPU, "quota": plan.Quota, "spot_quota": plan.SpotQuota} {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+	}
+	if plan.OnPrem.IsNull() || plan.OnPrem.IsUnknown() {
 		return
 	}
 	ref, known := expandClusterRef(ctx, plan, &resp.Diagnostics)
@@ -341,6 +370,11 @@ func (r *inferenceClusterResource) Create(ctx context.Context, req resource.Crea
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !plan.AWS.IsNull() {
+		r.createAWS(ctx, plan, resp)
+		return
+	}
+	plan.setAWSComputedNull()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("creating inference cluster (%s)", name)
 	ref, _ := expandClusterRef(ctx, plan, &resp.Diagnostics)
@@ -381,6 +415,15 @@ func (r *inferenceClusterResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	id := state.ID.ValueString()
+	if awsbackend.IsClusterID(id) {
+		r.readAWS(ctx, state, resp)
+		return
+	}
+	state.setAWSComputedNull()
+	state.AWS = types.ObjectNull(clusterAWSAttrTypes)
+	if state.Timeouts.IsNull() {
+		state.Timeouts = nullTimeouts()
+	}
 	name := onprem.ClusterName(id)
 	summary := fmt.Sprintf("reading inference cluster (%s)", name)
 	ref, err := onprem.DecodeClusterID(id)
@@ -439,6 +482,11 @@ func (r *inferenceClusterResource) Update(ctx context.Context, req resource.Upda
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !plan.AWS.IsNull() {
+		r.updateAWS(ctx, plan, state, resp)
+		return
+	}
+	plan.setAWSComputedNull()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("updating inference cluster (%s)", name)
 	prior, err := onprem.DecodeClusterID(state.ID.ValueString())
@@ -518,6 +566,10 @@ func (r *inferenceClusterResource) Delete(ctx context.Context, req resource.Dele
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if awsbackend.IsClusterID(state.ID.ValueString()) {
+		r.deleteAWS(ctx, state, resp)
+		return
+	}
 	name := onprem.ClusterName(state.ID.ValueString())
 	summary := fmt.Sprintf("deleting inference cluster (%s)", name)
 	ref, err := onprem.DecodeClusterID(state.ID.ValueString())
@@ -542,9 +594,15 @@ func (r *inferenceClusterResource) Delete(ctx context.Context, req resource.Dele
 	}
 }
 
-// ImportState takes the cluster's id (`terraform state show` or an output of the id gives it):
-// it describes the hosts, so the import needs nothing else.
+// ImportState takes the cluster's id. An on-prem id (`terraform state show` or an output of the
+// id gives it) describes the hosts, so the import needs nothing else; an AWS cluster imports by
+// `aws/<region>/<name>`, `<region>/<name>` or `<name>` (the provider's region), and the read
+// fills in its aws block from AWS.
 func (r *inferenceClusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !strings.HasPrefix(req.ID, "onprem/") {
+		r.importAWS(ctx, req, resp)
+		return
+	}
 	ref, err := onprem.DecodeClusterID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("importing inference cluster (%s)", onprem.ClusterName(req.ID)), err.Error())
@@ -568,10 +626,25 @@ func (r *inferenceClusterResource) onPremClient(summary string, diags *diag.Diag
 }
 
 type inferenceClusterResourceModel struct {
-	ID     types.String `tfsdk:"id"`
-	Name   types.String `tfsdk:"name"`
-	OnPrem types.Object `tfsdk:"onprem"`
-	Nodes  types.List   `tfsdk:"nodes"`
+	ID       types.String   `tfsdk:"id"`
+	Name     types.String   `tfsdk:"name"`
+	OnPrem   types.Object   `tfsdk:"onprem"`
+	Nodes    types.List     `tfsdk:"nodes"`
+	AWS      types.Object   `tfsdk:"aws"`
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
+
+	// AWS only (clusterAWSComputed).
+	VPCID              types.String `tfsdk:"vpc_id"`
+	SecurityGroupID    types.String `tfsdk:"security_group_id"`
+	RoleARN            types.String `tfsdk:"role_arn"`
+	InstanceProfileARN types.String `tfsdk:"instance_profile_arn"`
+	LoadBalancerARN    types.String `tfsdk:"load_balancer_arn"`
+	LoadBalancerDNS    types.String `tfsdk:"load_balancer_dns"`
+	LaunchTemplateID   types.String `tfsdk:"launch_template_id"`
+	ImageID            types.String `tfsdk:"image_id"`
+	GPU                types.Object `tfsdk:"gpu"`
+	Quota              types.Object `tfsdk:"quota"`
+	SpotQuota          types.Object `tfsdk:"spot_quota"`
 }
 
 type inferenceClusterOnPremModel struct {

@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 	"github.com/inferstack/terraform-provider-inferstack/internal/sizing"
@@ -250,9 +251,16 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: "On destroy, forget replicas on hosts that cannot be reached (their units and GPUs " +
 					"stay until removed by hand) instead of failing. Default `false`.",
 			},
+			"url": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "AWS: the OpenAI-compatible base URL of the endpoint on the cluster's internal load " +
+					"balancer (`http://<load balancer DNS>:<port>/v1`). On-prem: null; each replica has its own URL in `urls`.",
+			},
+			"aws": endpointAWSAttribute(),
 			"urls": schema.ListAttribute{
 				ElementType: types.StringType, Computed: true,
-				MarkdownDescription: "One OpenAI-compatible base URL per replica (`http://ADDRESS:PORT/v1`), by replica.",
+				MarkdownDescription: "On-prem: one OpenAI-compatible base URL per replica (`http://ADDRESS:PORT/v1`), by " +
+					"replica. AWS: the load balancer's URL (`url`), the one address of every replica.",
 			},
 			"placements": schema.ListNestedAttribute{
 				Computed:            true,
@@ -306,7 +314,15 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 }
 
 func validateAutoscaling(cfg modelEndpointResourceModel, diags *diag.Diagnostics) {
-	if cfg.Autoscaling.IsNull() || cfg.ClusterID.IsUnknown() || cfg.ClusterID.IsNull() {
+	if cfg.ClusterID.IsUnknown() || cfg.ClusterID.IsNull() {
+		return
+	}
+	if !cfg.AWS.IsNull() && strings.HasPrefix(cfg.ClusterID.ValueString(), onprem.IDPrefix) {
+		diags.AddAttributeError(path.Root("aws"), "aws settings on an on-prem cluster",
+			"aws: the block holds settings of endpoints on an AWS cluster (listener port, health-check grace, instance "+
+				"refresh); cluster_id names an on-prem cluster: remove the aws block.")
+	}
+	if cfg.Autoscaling.IsNull() {
 		return
 	}
 	if strings.HasPrefix(cfg.ClusterID.ValueString(), onprem.IDPrefix) {
@@ -338,9 +354,13 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 	}
 	validateAutoscaling(plan, &resp.Diagnostics)
 	if !plan.ClusterID.IsUnknown() {
-		if _, err := onprem.DecodeClusterID(plan.ClusterID.ValueString()); err != nil {
+		if isAWSCluster(plan.ClusterID) {
+			if _, _, err := awsbackend.ParseClusterID(plan.ClusterID.ValueString()); err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), "invalid cluster_id", err.Error())
+			}
+		} else if _, err := onprem.DecodeClusterID(plan.ClusterID.ValueString()); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), "invalid cluster_id", err.Error()+
-				" (only on-prem clusters are supported by inferstack_model_endpoint so far)")
+				" (pass the id of an inferstack_inference_cluster: aws/<region>/<name> or onprem/<name>/<descriptor>)")
 		}
 	}
 
@@ -396,9 +416,23 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 		moves := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
 			!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine)
-		if !moves {
-			plan.URLs, plan.Placements = state.URLs, state.Placements
+		if isAWSCluster(plan.ClusterID) && !plan.AWS.IsUnknown() {
+			// A target group's port cannot change: a new port is a new endpoint.
+			var d diag.Diagnostics
+			if endpointAWSSettings(ctx, plan.AWS, &d).Port.ValueInt64() != endpointAWSSettings(ctx, state.AWS, &d).Port.ValueInt64() {
+				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("aws").AtName("port"))
+			}
 		}
+		if isAWSCluster(plan.ClusterID) {
+			// One URL, the load balancer's: it moves only with the cluster or the port.
+			moves = !plan.ClusterID.Equal(state.ClusterID) || !plan.AWS.Equal(state.AWS)
+		}
+		if !moves {
+			plan.URLs, plan.Placements, plan.URL = state.URLs, state.Placements, state.URL
+		}
+	}
+	if !plan.ClusterID.IsUnknown() && !isAWSCluster(plan.ClusterID) {
+		plan.URL = types.StringNull()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -412,7 +446,7 @@ func plannedEndpointID(plan modelEndpointResourceModel, state *modelEndpointReso
 	if state == nil || state.ID.IsNull() || plan.ClusterID.IsUnknown() || plan.Name.IsUnknown() {
 		return types.StringUnknown()
 	}
-	want := onprem.EndpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
+	want := endpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
 	changed := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
 		!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine) ||
 		!plan.ServedModelName.Equal(state.ServedModelName) || !plan.APIKey.Equal(state.APIKey) ||
@@ -494,6 +528,11 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("creating model endpoint (%s)", name)
+	if isAWSCluster(plan.ClusterID) {
+		r.deployAWS(ctx, plan, req.Config, &resp.State, summary, &resp.Diagnostics)
+		return
+	}
+	plan.URL = types.StringNull()
 
 	cfg, client, ok := r.expandConfig(ctx, plan, req.Config, timeout, summary, &resp.Diagnostics)
 	if !ok {
@@ -530,6 +569,14 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if isAWSCluster(state.ClusterID) {
+		r.readAWS(ctx, state, resp)
+		return
+	}
+	state.URL = types.StringNull()
+	if state.AWS.IsUnknown() {
+		state.AWS = types.ObjectNull(endpointAWSAttrTypes)
 	}
 	name := state.Name.ValueString()
 	summary := fmt.Sprintf("reading model endpoint (%s)", name)
@@ -594,6 +641,11 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("updating model endpoint (%s)", name)
+	if isAWSCluster(plan.ClusterID) {
+		r.deployAWS(ctx, plan, req.Config, &resp.State, summary, &resp.Diagnostics)
+		return
+	}
+	plan.URL = types.StringNull()
 	cfg, client, ok := r.expandConfig(ctx, plan, req.Config, timeout, summary, &resp.Diagnostics)
 	if !ok {
 		return
@@ -624,6 +676,10 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if isAWSCluster(state.ClusterID) {
+		r.deleteAWS(ctx, state, resp)
+		return
+	}
 	name := state.Name.ValueString()
 	summary := fmt.Sprintf("deleting model endpoint (%s)", name)
 	ref, err := onprem.DecodeClusterID(state.ClusterID.ValueString())
@@ -653,6 +709,10 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 // (api_key) cannot be imported: set them in the configuration; the next apply writes them to the
 // hosts.
 func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if strings.HasPrefix(req.ID, "aws/") {
+		r.importAWS(ctx, req, resp)
+		return
+	}
 	ref, clusterID, name, err := onprem.ParseEndpointID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("importing model endpoint", err.Error())
@@ -693,6 +753,8 @@ type modelEndpointResourceModel struct {
 	APIKeyWOVersion        types.Int64               `tfsdk:"api_key_wo_version"`
 	Rollout                types.Object              `tfsdk:"rollout"`
 	ForceRemoveUnreachable types.Bool                `tfsdk:"force_remove_unreachable"`
+	URL                    types.String              `tfsdk:"url"`
+	AWS                    types.Object              `tfsdk:"aws"`
 	URLs                   types.List                `tfsdk:"urls"`
 	Placements             types.List                `tfsdk:"placements"`
 	Status                 types.String              `tfsdk:"status"`
@@ -818,14 +880,8 @@ func (r *modelEndpointResource) expandConfig(ctx context.Context, plan modelEndp
 		return onprem.EndpointConfig{}, nil, false
 	}
 	spec.Runtime = vllm.Runtime(ref.Runtime)
-	apiKey := plan.APIKey.ValueString()
-	if apiKey == "" {
-		var wo types.String
-		diags.Append(config.GetAttribute(ctx, path.Root("api_key_wo"), &wo)...)
-		apiKey = wo.ValueString()
-	}
-	if apiKey == "" {
-		diags.AddAttributeError(path.Root("api_key"), summary, "vLLM always runs with an API key: set api_key or api_key_wo.")
+	apiKey, ok := endpointAPIKeyValue(ctx, plan, config, summary, diags)
+	if !ok {
 		return onprem.EndpointConfig{}, nil, false
 	}
 	var selector map[string]string
@@ -854,6 +910,24 @@ func (r *modelEndpointResource) expandConfig(ctx context.Context, plan modelEndp
 		return onprem.EndpointConfig{}, nil, false
 	}
 	return cfg, client, !diags.HasError()
+}
+
+// endpointAPIKeyValue is the key vLLM requires: api_key from the plan, or api_key_wo from the
+// configuration (write-only values are never in the plan).
+func endpointAPIKeyValue(ctx context.Context, plan modelEndpointResourceModel, config interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}, summary string, diags *diag.Diagnostics) (string, bool) {
+	apiKey := plan.APIKey.ValueString()
+	if apiKey == "" {
+		var wo types.String
+		diags.Append(config.GetAttribute(ctx, path.Root("api_key_wo"), &wo)...)
+		apiKey = wo.ValueString()
+	}
+	if apiKey == "" {
+		diags.AddAttributeError(path.Root("api_key"), summary, "vLLM always runs with an API key: set api_key or api_key_wo.")
+		return "", false
+	}
+	return apiKey, true
 }
 
 func flattenPlacements(m *modelEndpointResourceModel, ps []onprem.Placement, applied bool) {
@@ -940,6 +1014,8 @@ func importedModel(s onprem.AppliedSpec) modelEndpointResourceModel {
 		APIKeyWOVersion:        types.Int64Null(),
 		Rollout:                types.ObjectValueMust(map[string]attr.Type{"max_unavailable": types.Int64Type}, map[string]attr.Value{"max_unavailable": types.Int64Value(1)}),
 		ForceRemoveUnreachable: types.BoolValue(false),
+		URL:                    types.StringNull(),
+		AWS:                    types.ObjectNull(endpointAWSAttrTypes),
 		URLs:                   types.ListNull(types.StringType),
 		Placements:             types.ListNull(types.ObjectType{AttrTypes: placementAttrTypes}),
 		Status:                 types.StringNull(),

@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -123,6 +125,15 @@ func (p *inferstackProvider) Schema(_ context.Context, _ provider.SchemaRequest,
 					"assume_role_arn": schema.StringAttribute{
 						Optional:            true,
 						MarkdownDescription: "ARN of a role to assume with STS after the base credentials are found.",
+					},
+					"default_tags": schema.MapAttribute{
+						ElementType: types.StringType,
+						Optional:    true,
+						MarkdownDescription: "Tags put on every AWS object the provider makes (security groups, roles, load " +
+							"balancers, launch templates, Auto Scaling groups and the instances and volumes they launch, " +
+							"secrets), beside `inferstack:cluster` and `inferstack:endpoint`. Keys starting with `aws:` or " +
+							"`inferstack:` are reserved.",
+						Validators: []validator.Map{tagKeysValidator{}},
 					},
 					"endpoints": schema.MapAttribute{
 						ElementType: types.StringType,
@@ -255,6 +266,7 @@ type awsModel struct {
 	MaxRetries             types.Int64  `tfsdk:"max_retries"`
 	AssumeRoleARN          types.String `tfsdk:"assume_role_arn"`
 	Endpoints              types.Map    `tfsdk:"endpoints"`
+	DefaultTags            types.Map    `tfsdk:"default_tags"`
 }
 
 type azureModel struct {
@@ -287,6 +299,9 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 	data := &providerData{UserAgent: p.userAgent()}
 	data.HuggingFace = expandHuggingFace(cfg.HuggingFace, &resp.Diagnostics)
 	data.AWS = awsbackend.New(expandAWS(ctx, cfg.AWS, data.UserAgent, &resp.Diagnostics))
+	if cfg.AWS != nil && !cfg.AWS.DefaultTags.IsNull() && !cfg.AWS.DefaultTags.IsUnknown() {
+		resp.Diagnostics.Append(cfg.AWS.DefaultTags.ElementsAs(ctx, &data.AWSDefaultTags, false)...)
+	}
 	azCfg := expandAzure(cfg.Azure, data.UserAgent, &resp.Diagnostics)
 	if p.azureHooks != nil {
 		azCfg.TestHooks = p.azureHooks
@@ -339,11 +354,13 @@ type providerData struct {
 	UserAgent   string
 	HuggingFace huggingFaceSettings
 	AWS         *awsbackend.Backend
-	Azure       *azurebackend.Backend
-	Gateway     gatewaySettings
-	gateway     lazyGateway // the gateway client, built on first use (gateway_client.go)
-	OnPrem      onPremSettings
-	onprem      lazyOnPrem // the SSH client of on-prem hosts, built on first use (onprem_client.go)
+	// AWSDefaultTags are the aws block's default_tags, for every AWS object the resources make.
+	AWSDefaultTags map[string]string
+	Azure          *azurebackend.Backend
+	Gateway        gatewaySettings
+	gateway        lazyGateway // the gateway client, built on first use (gateway_client.go)
+	OnPrem         onPremSettings
+	onprem         lazyOnPrem // the SSH client of on-prem hosts, built on first use (onprem_client.go)
 
 	hf         lazyHF          // the Hugging Face Hub client, built on first use (hf_client.go)
 	gpuCatalog gpuCatalogCache // GPU instance types by cloud and region, listed once (gpu_catalog.go)
@@ -511,4 +528,35 @@ func checkURL(raw string, p path.Path, env string, diags *diag.Diagnostics) {
 		from += " (or " + env + ")"
 	}
 	diags.AddAttributeError(p, "invalid URL", from+" must be an absolute http or https URL, got "+strconv.Quote(raw)+".")
+}
+
+// tagKeysValidator checks AWS tag keys: 1-128 characters, values up to 256, and no key in the
+// prefixes AWS and the provider reserve.
+type tagKeysValidator struct{}
+
+func (tagKeysValidator) Description(context.Context) string {
+	return "tag keys of 1-128 characters not starting with aws: or inferstack:, values of at most 256"
+}
+
+func (v tagKeysValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (tagKeysValidator) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for k, v := range req.ConfigValue.Elements() {
+		p := req.Path.AtMapKey(k)
+		lower := strings.ToLower(k)
+		switch {
+		case len(k) < 1 || len(k) > 128:
+			resp.Diagnostics.AddAttributeError(p, "invalid tag key", fmt.Sprintf("%s: a tag key has 1 to 128 characters.", req.Path))
+		case strings.HasPrefix(lower, "aws:"):
+			resp.Diagnostics.AddAttributeError(p, "reserved tag key", fmt.Sprintf("%s: keys starting with aws: are reserved by AWS; rename %q.", req.Path, k))
+		case strings.HasPrefix(lower, "inferstack:"):
+			resp.Diagnostics.AddAttributeError(p, "reserved tag key", fmt.Sprintf("%s: keys starting with inferstack: are the provider's own (inferstack:cluster, inferstack:endpoint); rename %q.", req.Path, k))
+		}
+		if s, ok := v.(types.String); ok && !s.IsUnknown() && len(s.ValueString()) > 256 {
+			resp.Diagnostics.AddAttributeError(p, "invalid tag value", fmt.Sprintf("%s: tag values have at most 256 characters.", req.Path))
+		}
+	}
 }

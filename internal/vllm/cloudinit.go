@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -65,4 +66,42 @@ func gzipBase64(data []byte) (string, error) {
 		return "", fmt.Errorf("compressing: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// SpecFromCloudInit returns the spec JSON of endpoint from user data that CloudInit rendered
+// (the file written to SpecPath(endpoint)), for reading a cloud node's settings back on import.
+func SpecFromCloudInit(userData, endpoint string) ([]byte, error) {
+	want := "  - path: " + SpecPath(endpoint)
+	lines := strings.Split(userData, "\n")
+	for i, l := range lines {
+		if l != want {
+			continue
+		}
+		for _, c := range lines[i+1:] {
+			if strings.HasPrefix(c, "  - ") {
+				break
+			}
+			if b64, ok := strings.CutPrefix(c, "    content: "); ok {
+				return gunzipBase64(b64)
+			}
+		}
+	}
+	return nil, fmt.Errorf("the user data holds no spec of endpoint %s (%s)", endpoint, SpecPath(endpoint))
+}
+
+func gunzipBase64(s string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("decoding the spec: %w", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the spec: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the spec: %w", err)
+	}
+	return out, nil
 }

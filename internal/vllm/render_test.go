@@ -419,3 +419,24 @@ func shellQuote(words []string) string {
 	}
 	return strings.Join(quoted, " ")
 }
+
+// TestSpecFromCloudInit: the spec JSON comes back out of the user data byte for byte, and user
+// data without it is an error naming the file.
+func TestSpecFromCloudInit(t *testing.T) {
+	t.Parallel()
+	spec := fullSpec()
+	b, err := NodeBundle(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := SpecFromCloudInit(b.CloudInit, spec.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(b.SpecJSON) {
+		t.Errorf("spec from the user data differs from the bundle's:\n%s\nwant\n%s", got, b.SpecJSON)
+	}
+	if _, err := SpecFromCloudInit(b.CloudInit, "other"); err == nil || !strings.Contains(err.Error(), SpecPath("other")) {
+		t.Errorf("another endpoint's spec: err = %v, want one naming %s", err, SpecPath("other"))
+	}
+}

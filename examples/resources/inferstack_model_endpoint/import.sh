@@ -2,3 +2,7 @@
 # separated by a comma (a comma never occurs in a cluster id). The API key cannot be imported:
 # keep it in the configuration.
 terraform import inferstack_model_endpoint.qwen "$(terraform output -raw cluster_id),qwen-7b"
+
+# An endpoint on an AWS cluster imports the same way; its settings are read back from the spec in
+# its launch template's user data.
+terraform import inferstack_model_endpoint.llama 'aws/us-east-1/llm-prod,llama-8b'

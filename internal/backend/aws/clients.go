@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -85,6 +87,30 @@ func (b *Backend) ServiceQuotas(ctx context.Context, region string) (*servicequo
 func (b *Backend) SSM(ctx context.Context, region string) (*ssm.Client, error) {
 	return cachedClient(ctx, b, "ssm", region, func(cfg aws.Config, region string, ep *string) *ssm.Client {
 		return ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+			o.Region = region
+			if ep != nil {
+				o.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// AutoScaling returns the cached Auto Scaling client for region.
+func (b *Backend) AutoScaling(ctx context.Context, region string) (*autoscaling.Client, error) {
+	return cachedClient(ctx, b, "autoscaling", region, func(cfg aws.Config, region string, ep *string) *autoscaling.Client {
+		return autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) {
+			o.Region = region
+			if ep != nil {
+				o.BaseEndpoint = ep
+			}
+		})
+	})
+}
+
+// SecretsManager returns the cached Secrets Manager client for region.
+func (b *Backend) SecretsManager(ctx context.Context, region string) (*secretsmanager.Client, error) {
+	return cachedClient(ctx, b, "secretsmanager", region, func(cfg aws.Config, region string, ep *string) *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			o.Region = region
 			if ep != nil {
 				o.BaseEndpoint = ep

@@ -13,8 +13,9 @@ import (
 
 // An inference cluster on AWS is the shared part of the GPU capacity its endpoints run on: one
 // security group (nodes and load balancer), one IAM role with its instance profile (the nodes'
-// identity), and one internal network load balancer (a listener per endpoint, added later).
-// Everything is named from the cluster's name and region (ResourceNames) and carries the tag
+// identity), one internal network load balancer (a listener per endpoint, added later), and one
+// base launch template that the endpoints' launch templates copy (image, instance type, metadata
+// options, disk, network; cluster_lt.go). Everything is named from the cluster's name and region (ResourceNames) and carries the tag
 // inferstack:cluster=<name>, so a retried apply finds what an earlier one made instead of making
 // it twice, and a delete finds everything to remove.
 
@@ -83,10 +84,11 @@ type Quota struct {
 
 // Cluster is what exists on AWS for one inference cluster.
 //
-// ID is "<region>/<name>": the name alone is unique only within a region (the IAM names carry the
-// region for the same reason), and the endpoints that reference a cluster need the region to find
-// its load balancer and security group. ParseClusterID reads it back (a bare name means the
-// provider's region), so it also serves as the import ID.
+// ID is "aws/<region>/<name>": the name alone is unique only within a region (the IAM names carry
+// the region for the same reason), the endpoints that reference a cluster need the region to find
+// its load balancer and launch template, and the "aws/" prefix keeps it apart from on-prem
+// cluster IDs ("onprem/<name>/<descriptor>"). ParseClusterID reads it back, and also accepts
+// "<region>/<name>" and a bare name (the provider's region) for import.
 type Cluster struct {
 	ID     string
 	Name   string
@@ -110,33 +112,54 @@ type Cluster struct {
 	LoadBalancerState     string   // "provisioning", "active", "failed", ...
 	LoadBalancerSubnetIDs []string // one per Availability Zone
 
+	// The base launch template the endpoints copy (see cluster_lt.go), and the settings it
+	// carries: its default version's data, and, as tags, what an endpoint needs that AWS holds
+	// nowhere else.
+	LaunchTemplateID      string
+	LaunchTemplateVersion int64    // its default version
+	SubnetIDs             []string // the nodes' subnets, in the spec's order
+	Capacity              Capacity
+	MaxNodes              int64
+	RootVolumeGiB         int64 // 0: the AMI's root snapshot size
+
 	Tags map[string]string // on the security group (every object carries the same)
+
+	InstanceType string // from the launch template
+	ImageID      string // from the launch template (the AMI the preflight resolved)
 
 	// From the preflight: set by EnsureCluster and UpdateCluster, zero from FindCluster (the
 	// resource keeps them in state).
-	InstanceType string
-	ImageID      string
-	GPU          GPU
-	Quota        Quota // on-demand
-	SpotQuota    Quota // spot; zero Code when no node is spot
-	Warnings     []string
+	GPU       GPU
+	Quota     Quota // on-demand
+	SpotQuota Quota // spot; zero Code when no node is spot
+	Warnings  []string
 
 	// Missing names the parts FindCluster did not find ("security group", "IAM role",
-	// "instance profile", "load balancer"); EnsureCluster recreates them.
+	// "instance profile", "load balancer", "launch template"); EnsureCluster recreates them.
 	Missing []string
 }
 
-// ClusterID is the ID of the cluster name in region: "<region>/<name>".
-func ClusterID(region, name string) string { return region + "/" + name }
+// ClusterIDPrefix starts every AWS cluster ID.
+const ClusterIDPrefix = "aws/"
 
-// ParseClusterID splits an ID from ClusterID; a bare name gives region "" (the provider's).
+// ClusterID is the ID of the cluster name in region: "aws/<region>/<name>".
+func ClusterID(region, name string) string { return ClusterIDPrefix + region + "/" + name }
+
+// IsClusterID reports whether id is an AWS cluster ID (as ClusterID makes them), as opposed to
+// an on-prem one.
+func IsClusterID(id string) bool { return strings.HasPrefix(id, ClusterIDPrefix) }
+
+// ParseClusterID splits an ID from ClusterID. For import it also accepts "<region>/<name>" and a
+// bare name, which gives region "" (the provider's).
 func ParseClusterID(id string) (region, name string, err error) {
-	region, name, ok := strings.Cut(id, "/")
-	if !ok {
-		region, name = "", id
+	rest, prefixed := strings.CutPrefix(id, ClusterIDPrefix)
+	region, name, withRegion := strings.Cut(rest, "/")
+	if !withRegion {
+		region, name = "", rest
 	}
-	if !ClusterNamePattern.MatchString(name) || strings.Contains(region, "/") {
-		return "", "", fmt.Errorf("cluster ID %q: want <region>/<name> or <name>, the name matching %s", id, ClusterNamePattern)
+	// "aws/<name>" is refused: the prefix promises a region.
+	if !ClusterNamePattern.MatchString(name) || (withRegion && region == "") || (prefixed && !withRegion) {
+		return "", "", fmt.Errorf("cluster ID %q: want aws/<region>/<name> (or <region>/<name>, or a bare <name> in the provider's region), the name matching %s", id, ClusterNamePattern)
 	}
 	return region, name, nil
 }
@@ -149,6 +172,7 @@ type Names struct {
 	IAMPath         string // "/inferstack/"
 	LoadBalancer    string // "inferstack-<cluster>", at most 32 characters
 	SecretsPrefix   string // "inferstack/<cluster>/"
+	LaunchTemplate  string // "inferstack-<cluster>" (unique per region): the endpoints' base
 }
 
 // ResourceNames gives the names of cluster's objects in region. Names over AWS's limits (IAM 64,
@@ -162,6 +186,7 @@ func ResourceNames(region, cluster string) Names {
 		IAMPath:         "/inferstack/",
 		LoadBalancer:    fitName("inferstack-"+cluster, 32),
 		SecretsPrefix:   "inferstack/" + cluster + "/",
+		LaunchTemplate:  "inferstack-" + cluster,
 	}
 }
 
@@ -169,9 +194,14 @@ func fitName(name string, limit int) string {
 	if len(name) <= limit {
 		return name
 	}
-	sum := sha256.Sum256([]byte(name))
-	h := hex.EncodeToString(sum[:])[:8]
+	h := shortHash(name)
 	return strings.TrimRight(name[:limit-len(h)-1], "-") + "-" + h
+}
+
+// shortHash is 8 hex digits of a SHA-256 of s.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:8]
 }
 
 func validateName(name string) error {

@@ -70,7 +70,8 @@ func TestEnsureClusterThrottled(t *testing.T) {
 }
 
 // TestEnsureClusterInterrupted: an apply that fails half-way (the load balancer call fails for
-// good) leaves tagged parts behind; the retried apply adopts them and makes only what is missing.
+// good, so the launch template after it is not made either) leaves tagged parts behind; the
+// retried apply adopts them and makes only what is missing.
 func TestEnsureClusterInterrupted(t *testing.T) {
 	t.Parallel()
 	lab := acctest.AWS(t)
@@ -91,8 +92,8 @@ func TestEnsureClusterInterrupted(t *testing.T) {
 		t.Fatalf("EnsureCluster with a failing load balancer call: err = %v, want it to fail there", err)
 	}
 	partial, err := b.FindCluster(ctx, region, spec.Name)
-	if err != nil || strings.Join(partial.Missing, ",") != "load balancer" {
-		t.Fatalf("FindCluster after the failure: %+v, %v; want all but the load balancer", partial, err)
+	if err != nil || strings.Join(partial.Missing, ",") != "load balancer,launch template" {
+		t.Fatalf("FindCluster after the failure: %+v, %v; want all but the load balancer and the launch template made after it", partial, err)
 	}
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
@@ -123,8 +124,9 @@ func TestEnsureClusterInterrupted(t *testing.T) {
 	}
 }
 
-// TestEnsureClusterConflicts: objects with the cluster's names that are not tagged as its are
-// reported, never adopted, and DeleteCluster leaves them alone; a failed preflight creates nothing.
+// TestEnsureClusterConflicts: objects with the cluster's names that are not tagged as its (a
+// security group, a launch template, an IAM role) are reported, never adopted, and DeleteCluster
+// leaves them alone; a failed preflight creates nothing.
 func TestEnsureClusterConflicts(t *testing.T) {
 	t.Parallel()
 	lab := acctest.AWS(t)
@@ -163,6 +165,24 @@ func TestEnsureClusterConflicts(t *testing.T) {
 	}
 	if _, err := d.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: sg.GroupId}); err != nil {
 		t.Fatal(err)
+	}
+
+	// A launch template of the same name, untagged: reported, and left alone by DeleteCluster.
+	lt, err := d.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(names.LaunchTemplate),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(spec.AMI.ID)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.EnsureCluster(ctx, spec); err == nil || !strings.Contains(err.Error(), "launch template "+names.LaunchTemplate+" exists but is not tagged") {
+		t.Fatalf("EnsureCluster beside a foreign launch template: err = %v, want a not-ours error", err)
+	}
+	if err := b.DeleteCluster(ctx, region, spec.Name); err != nil {
+		t.Fatalf("DeleteCluster beside a foreign launch template: %v", err)
+	}
+	if _, err := d.ec2.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId}); err != nil {
+		t.Errorf("the foreign launch template is gone: %v", err)
 	}
 
 	// An IAM role of the same name, untagged.

@@ -49,7 +49,8 @@ func waitFor(ctx context.Context, what string, check func() (bool, error)) error
 // name and the tag inferstack:cluster=<name> and creates only what is missing, so a retried or
 // interrupted apply converges instead of duplicating. Existing objects are brought in line: the
 // security group's ingress rules (allowed CIDRs, serving ports), tags everywhere, the role's
-// policies, the load balancer's subnets. It does not wait for the load balancer to become active;
+// policies, the load balancer's subnets, the base launch template (a new default version when its
+// data changes, and the settings in its tags). It does not wait for the load balancer to become active;
 // WaitClusterReady does. An object with the cluster's name that is not tagged as the cluster's is
 // an error, never adopted.
 func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster, error) {
@@ -81,10 +82,19 @@ func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	if _, err := ensureRole(ctx, iamc, spec, region, n, tags); err != nil {
 		return nil, err
 	}
-	if _, err := ensureInstanceProfile(ctx, iamc, spec, n, tags); err != nil {
+	ip, err := ensureInstanceProfile(ctx, iamc, spec, n, tags)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := ensureLoadBalancer(ctx, elbc, spec, pf, n, sgID, tags); err != nil {
+		return nil, err
+	}
+	ltTags := settingsTags(spec, pf)
+	for k, v := range tags {
+		ltTags[k] = v
+	}
+	want := baseTemplate(spec, pf, sgID, aws.ToString(ip.Arn), tags)
+	if err := ensureClusterTemplate(ctx, ec2c, spec.Name, n, want, ltTags); err != nil {
 		return nil, err
 	}
 
@@ -92,8 +102,6 @@ func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	if err != nil {
 		return nil, err
 	}
-	c.InstanceType = pf.InstanceType
-	c.ImageID = pf.ImageID
 	c.GPU = pf.GPU
 	c.Quota = pf.Quota
 	c.SpotQuota = pf.SpotQuota
@@ -113,7 +121,8 @@ func (b *Backend) UpdateCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 
 // FindCluster reads the cluster name in region ("" = the provider's). When none of its objects
 // exists it returns an error wrapping backend.ErrNotFound; when only some do, it returns the
-// cluster with Missing naming the rest. The preflight facts (GPU, quota, image) are left zero.
+// cluster with Missing naming the rest. The preflight facts (GPU, quota) are left zero; the
+// instance type, image and the settings an endpoint needs come from the base launch template.
 func (b *Backend) FindCluster(ctx context.Context, region, name string) (*Cluster, error) {
 	region, err := b.ResolveRegion(ctx, region)
 	if err != nil {
@@ -199,7 +208,19 @@ func (b *Backend) readCluster(ctx context.Context, region, name string) (*Cluste
 		c.Missing = append(c.Missing, "load balancer")
 	}
 
-	if c.SecurityGroupID == "" && c.RoleName == "" && c.InstanceProfileName == "" && c.LoadBalancerARN == "" {
+	lt, err := findLaunchTemplate(ctx, ec2c, n.LaunchTemplate)
+	if err != nil {
+		return nil, err
+	}
+	if lt != nil && owned(lt.tags, name, "") {
+		if err := readClusterTemplate(ctx, ec2c, lt, c); err != nil {
+			return nil, err
+		}
+	} else {
+		c.Missing = append(c.Missing, "launch template")
+	}
+
+	if c.SecurityGroupID == "" && c.RoleName == "" && c.InstanceProfileName == "" && c.LoadBalancerARN == "" && c.LaunchTemplateID == "" {
 		return nil, notFound("inference cluster %s in %s", name, region)
 	}
 	return c, nil
@@ -231,8 +252,8 @@ func (b *Backend) WaitClusterReady(ctx context.Context, region, name string) (*C
 	return c, err
 }
 
-// DeleteCluster deletes everything the cluster is made of (the load balancer, then the security
-// group, then the instance profile and role) and waits until AWS no longer returns them. Only
+// DeleteCluster deletes everything the cluster is made of (the load balancer and the base launch
+// template, then the security group, then the instance profile and role) and waits until AWS no longer returns them. Only
 // objects tagged as the cluster's are touched. A cluster that does not exist is success. The
 // security group is retried while it is still in use (the load balancer's network interfaces take
 // a while to go; an endpoint's nodes must be gone first) until ctx ends.
@@ -256,6 +277,9 @@ func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error 
 	}
 
 	if err := deleteLoadBalancer(ctx, elbc, name, n); err != nil {
+		return err
+	}
+	if err := deleteLaunchTemplate(ctx, ec2c, n.LaunchTemplate, name, ""); err != nil {
 		return err
 	}
 

@@ -55,7 +55,7 @@ func TestClusterLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EnsureCluster: %v", err)
 	}
-	if c.ID != region+"/"+name || c.VPCID != net.VPCID || c.VPCCIDR != "10.20.0.0/16" {
+	if c.ID != "aws/"+region+"/"+name || c.VPCID != net.VPCID || c.VPCCIDR != "10.20.0.0/16" {
 		t.Errorf("cluster ID/VPC = %q %q %q", c.ID, c.VPCID, c.VPCCIDR)
 	}
 	if c.GPU.Model != "A10G" || c.GPU.Count != 4 || c.GPU.MemoryMiB < 20000 || c.InstanceType != "g5.12xlarge" {
@@ -72,6 +72,12 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	wantTags := map[string]string{"team": "ml", "env": "test", awsbackend.TagCluster: name}
 	assertInMoto(t, d, c, wantTags, []string{"10.20.0.0/16"}, 8000, 8000)
+	if c.LaunchTemplateID == "" || c.LaunchTemplateVersion != 1 || fmt.Sprint(c.SubnetIDs) != fmt.Sprint(spec.SubnetIDs) ||
+		c.Capacity != spec.Capacity || c.MaxNodes != 2 || c.RootVolumeGiB != 200 || c.ImageID != spec.AMI.ID {
+		t.Errorf("cluster template and settings = %s v%d, subnets %v, capacity %+v, max nodes %d, root %d GiB, image %s",
+			c.LaunchTemplateID, c.LaunchTemplateVersion, c.SubnetIDs, c.Capacity, c.MaxNodes, c.RootVolumeGiB, c.ImageID)
+	}
+	assertTemplate(t, d, c, wantTags, 200)
 	if got := len(c.LoadBalancerSubnetIDs); got != 2 {
 		t.Errorf("load balancer subnets = %v, want one per zone (2)", c.LoadBalancerSubnetIDs)
 	}
@@ -94,8 +100,8 @@ func TestClusterLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FindCluster: %v", err)
 	}
-	want := *c
-	want.InstanceType, want.ImageID, want.GPU, want.Quota, want.SpotQuota, want.Warnings = "", "", awsbackend.GPU{}, awsbackend.Quota{}, awsbackend.Quota{}, nil
+	want := *c // FindCluster has everything but the preflight's facts, the rest from the launch template
+	want.GPU, want.Quota, want.SpotQuota, want.Warnings = awsbackend.GPU{}, awsbackend.Quota{}, awsbackend.Quota{}, nil
 	if fmt.Sprintf("%+v", *f) != fmt.Sprintf("%+v", want) {
 		t.Errorf("FindCluster =\n%+v\nwant\n%+v", *f, want)
 	}
@@ -104,10 +110,11 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatalf("WaitClusterReady = %+v, %v; want an active load balancer", r, err)
 	}
 
-	// Update in place: allowed CIDRs, ports, tags.
+	// Update in place: allowed CIDRs, ports, tags, root volume (a new template version).
 	spec.AllowedCIDRs = []string{"192.168.0.0/24", "10.30.0.0/16"}
 	spec.ServingPorts = []int64{8001, 8000}
 	spec.Tags = map[string]string{"team": "inference", "cost-center": "42"}
+	spec.RootVolumeGiB = 250
 	u, err := b.UpdateCluster(ctx, spec)
 	if err != nil {
 		t.Fatalf("UpdateCluster: %v", err)
@@ -118,21 +125,29 @@ func TestClusterLifecycle(t *testing.T) {
 	if fmt.Sprint(u.AllowedCIDRs) != "[10.30.0.0/16 192.168.0.0/24]" || fmt.Sprint(u.ServingPorts) != "[8000 8001]" {
 		t.Errorf("after update: allowed CIDRs %v, ports %v", u.AllowedCIDRs, u.ServingPorts)
 	}
-	assertInMoto(t, d, u, map[string]string{"team": "inference", "cost-center": "42", awsbackend.TagCluster: name},
-		[]string{"10.30.0.0/16", "192.168.0.0/24"}, 8000, 8001)
+	newTags := map[string]string{"team": "inference", "cost-center": "42", awsbackend.TagCluster: name}
+	assertInMoto(t, d, u, newTags, []string{"10.30.0.0/16", "192.168.0.0/24"}, 8000, 8001)
+	if u.LaunchTemplateID != c.LaunchTemplateID || u.LaunchTemplateVersion != 2 || u.RootVolumeGiB != 250 {
+		t.Errorf("after update: template %s v%d, root %d GiB; want %s v2, 250 GiB", u.LaunchTemplateID, u.LaunchTemplateVersion, u.RootVolumeGiB, c.LaunchTemplateID)
+	}
+	assertTemplate(t, d, u, newTags, 250)
 
-	// A part deleted behind the provider's back shows as Missing, and EnsureCluster repairs it.
+	// Parts deleted behind the provider's back show as Missing, and EnsureCluster repairs them.
 	if _, err := d.elb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(c.LoadBalancerARN)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := d.ec2.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(c.LaunchTemplateID)}); err != nil {
+		t.Fatal(err)
+	}
 	f, err = b.FindCluster(ctx, region, name)
-	if err != nil || fmt.Sprint(f.Missing) != "[load balancer]" {
-		t.Fatalf("FindCluster after the load balancer went: %+v, %v; want Missing [load balancer]", f, err)
+	if err != nil || fmt.Sprint(f.Missing) != "[load balancer launch template]" {
+		t.Fatalf("FindCluster after the load balancer and template went: %+v, %v; want Missing [load balancer launch template]", f, err)
 	}
 	creates := lab.Proxy.Count("iam", "CreateRole")
-	if f, err = b.EnsureCluster(ctx, spec); err != nil || len(f.Missing) > 0 || f.LoadBalancerARN == "" {
+	if f, err = b.EnsureCluster(ctx, spec); err != nil || len(f.Missing) > 0 || f.LoadBalancerARN == "" || f.LaunchTemplateVersion != 1 {
 		t.Fatalf("EnsureCluster to repair: %+v, %v", f, err)
 	}
+	assertTemplate(t, d, f, newTags, 250)
 	if n := lab.Proxy.Count("iam", "CreateRole") - creates; n != 0 {
 		t.Errorf("repair made %d IAM roles, want 0", n)
 	}
@@ -271,6 +286,74 @@ func assertGone(t *testing.T, d direct, name string, n awsbackend.Names) {
 		if aws.ToString(lb.LoadBalancerName) == n.LoadBalancer {
 			t.Errorf("load balancer %s still exists", n.LoadBalancer)
 		}
+	}
+	lts, err := d.ec2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + awsbackend.TagCluster), Values: []string{name}},
+	}})
+	if err != nil || len(lts.LaunchTemplates) != 0 {
+		t.Errorf("launch templates tagged %s after delete: %+v, %v", name, lts, err)
+	}
+}
+
+// assertTemplate checks, in moto itself, the cluster's base launch template: its default
+// version's node settings (IMDSv2 only, hop limit 2; no public IP; an encrypted gp3 root volume;
+// the security group and instance profile; tags at launch) and the settings in its own tags.
+func assertTemplate(t *testing.T, d direct, c *awsbackend.Cluster, tags map[string]string, rootGiB int32) {
+	t.Helper()
+	ctx := context.Background()
+	lts, err := d.ec2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{c.LaunchTemplateID}})
+	if err != nil || len(lts.LaunchTemplates) != 1 {
+		t.Fatalf("launch template %s in moto: %v", c.LaunchTemplateID, err)
+	}
+	lt := lts.LaunchTemplates[0]
+	if aws.ToString(lt.LaunchTemplateName) != "inferstack-"+c.Name || aws.ToInt64(lt.DefaultVersionNumber) != c.LaunchTemplateVersion {
+		t.Errorf("launch template %s default v%d; want inferstack-%s v%d", aws.ToString(lt.LaunchTemplateName), aws.ToInt64(lt.DefaultVersionNumber), c.Name, c.LaunchTemplateVersion)
+	}
+	own := tagMap(lt.Tags)
+	for k, v := range tags {
+		if own[k] != v {
+			t.Errorf("launch template tag %s = %q, want %q", k, own[k], v)
+		}
+	}
+	if own[awsbackend.TagSubnets] != strings.Join(c.SubnetIDs, ",") || own[awsbackend.TagOnDemandBase] != fmt.Sprint(c.Capacity.OnDemandBase) ||
+		own[awsbackend.TagSpotPercentage] != fmt.Sprint(c.Capacity.SpotPercentage) || own[awsbackend.TagMaxNodes] != fmt.Sprint(c.MaxNodes) {
+		t.Errorf("launch template settings tags %v", own)
+	}
+	vs, err := d.ec2.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: lt.LaunchTemplateId, Versions: []string{"$Default"}})
+	if err != nil || len(vs.LaunchTemplateVersions) != 1 {
+		t.Fatalf("default version of %s: %v", c.LaunchTemplateID, err)
+	}
+	data := vs.LaunchTemplateVersions[0].LaunchTemplateData
+	if m := data.MetadataOptions; m == nil || m.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(m.HttpPutResponseHopLimit) != 2 {
+		t.Errorf("metadata options %+v: want IMDSv2 tokens required, hop limit 2", m)
+	}
+	if len(data.NetworkInterfaces) != 1 || aws.ToBool(data.NetworkInterfaces[0].AssociatePublicIpAddress) || data.NetworkInterfaces[0].AssociatePublicIpAddress == nil ||
+		fmt.Sprint(data.NetworkInterfaces[0].Groups) != "["+c.SecurityGroupID+"]" {
+		t.Errorf("network interfaces %+v: want one without a public IP, in %s", data.NetworkInterfaces, c.SecurityGroupID)
+	}
+	if len(data.BlockDeviceMappings) != 1 || data.BlockDeviceMappings[0].Ebs == nil {
+		t.Fatalf("block devices %+v: want the root volume", data.BlockDeviceMappings)
+	}
+	if ebs := data.BlockDeviceMappings[0].Ebs; ebs.VolumeType != ec2types.VolumeTypeGp3 || !aws.ToBool(ebs.Encrypted) || aws.ToInt32(ebs.VolumeSize) != rootGiB ||
+		aws.ToString(data.BlockDeviceMappings[0].DeviceName) == "" {
+		t.Errorf("root volume %s %+v: want encrypted gp3, %d GiB", aws.ToString(data.BlockDeviceMappings[0].DeviceName), *ebs, rootGiB)
+	}
+	if aws.ToString(data.ImageId) != c.ImageID || string(data.InstanceType) != c.InstanceType || data.UserData != nil ||
+		data.IamInstanceProfile == nil || aws.ToString(data.IamInstanceProfile.Arn) != c.InstanceProfileARN || data.Monitoring == nil || !aws.ToBool(data.Monitoring.Enabled) {
+		t.Errorf("template data %s %s, profile %+v, monitoring %+v, user data %v", aws.ToString(data.ImageId), data.InstanceType, data.IamInstanceProfile, data.Monitoring, data.UserData)
+	}
+	seen := map[ec2types.ResourceType]bool{}
+	for _, ts := range data.TagSpecifications {
+		if ts.ResourceType == ec2types.ResourceTypeLaunchTemplate { // moto keeps the template's own tags here too
+			continue
+		}
+		seen[ts.ResourceType] = true
+		if fmt.Sprint(tagMap(ts.Tags)) != fmt.Sprint(tags) {
+			t.Errorf("tags at launch of %s: %v, want %v", ts.ResourceType, tagMap(ts.Tags), tags)
+		}
+	}
+	if len(seen) != 3 || !seen[ec2types.ResourceTypeInstance] || !seen[ec2types.ResourceTypeVolume] || !seen[ec2types.ResourceTypeNetworkInterface] {
+		t.Errorf("tag specifications for %v, want instance, volume and network-interface", seen)
 	}
 }
 

@@ -18,6 +18,7 @@ func TestResourceNames(t *testing.T) {
 		{"us-east-1", "llm-prod", Names{
 			SecurityGroup: "inferstack-llm-prod", Role: "inferstack-llm-prod-us-east-1-node", InstanceProfile: "inferstack-llm-prod-us-east-1-node",
 			IAMPath: "/inferstack/", LoadBalancer: "inferstack-llm-prod", SecretsPrefix: "inferstack/llm-prod/",
+			LaunchTemplate: "inferstack-llm-prod",
 		}},
 	}
 	for _, tt := range tests {
@@ -47,10 +48,16 @@ func TestParseClusterID(t *testing.T) {
 		id, region, name string
 		ok               bool
 	}{
-		{"us-east-1/llm-prod", "us-east-1", "llm-prod", true},
+		{"aws/us-east-1/llm-prod", "us-east-1", "llm-prod", true},
+		{"us-east-1/llm-prod", "us-east-1", "llm-prod", true}, // import convenience
 		{"llm-prod", "", "llm-prod", true},
+		{"aws", "", "aws", true}, // a cluster named aws, in the provider's region
+		{"aws/llm-prod", "", "", false},
+		{"aws//llm-prod", "", "", false},
+		{"/llm-prod", "", "", false},
 		{"us-east-1/LLM", "", "", false},
 		{"a/b/c", "", "", false},
+		{"onprem/lab/eyJ9", "", "", false},
 		{"", "", "", false},
 	}
 	for _, tt := range tests {
@@ -58,8 +65,15 @@ func TestParseClusterID(t *testing.T) {
 		if (err == nil) != tt.ok || r != tt.region || n != tt.name {
 			t.Errorf("ParseClusterID(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.id, r, n, err, tt.region, tt.name, tt.ok)
 		}
-		if tt.ok && tt.region != "" && ClusterID(r, n) != tt.id {
-			t.Errorf("ClusterID(%q, %q) = %q, want %q", r, n, ClusterID(r, n), tt.id)
+		if tt.ok && tt.region != "" {
+			if id := ClusterID(r, n); id != "aws/"+tt.region+"/"+tt.name || !IsClusterID(id) {
+				t.Errorf("ClusterID(%q, %q) = %q, want aws/%s/%s", r, n, id, tt.region, tt.name)
+			}
+		}
+	}
+	for _, id := range []string{"us-east-1/llm", "llm", "onprem/lab/eyJ9"} {
+		if IsClusterID(id) {
+			t.Errorf("IsClusterID(%q) = true, want false: only ClusterID's form counts", id)
 		}
 	}
 }

@@ -29,6 +29,8 @@ var notFoundCodes = []string{
 	"InvalidGroup.NotFound", "InvalidSubnetID.NotFound", "InvalidVpcID.NotFound",
 	"InvalidAMIID.NotFound", "InvalidCapacityReservationId.NotFound",
 	"LoadBalancerNotFound", "NoSuchEntity", "ParameterNotFound", "NoSuchResourceException",
+	"InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFoundException",
+	"TargetGroupNotFound", "ListenerNotFound", "ResourceNotFoundException",
 }
 
 // IsNotFound reports whether err says the AWS object asked for does not exist, either as the

@@ -13,9 +13,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
@@ -51,6 +53,8 @@ type direct struct {
 	iam *iam.Client
 	elb *elbv2.Client
 	ssm *ssm.Client
+	asg *autoscaling.Client
+	sm  *secretsmanager.Client
 }
 
 func directClients(lab *acctest.AWSLab, region string) direct {
@@ -60,7 +64,33 @@ func directClients(lab *acctest.AWSLab, region string) direct {
 		RetryMaxAttempts: 1,
 		BaseEndpoint:     aws.String(lab.Moto.URL),
 	}
-	return direct{ec2: ec2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg)}
+	return direct{
+		ec2: ec2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg),
+		asg: autoscaling.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg),
+	}
+}
+
+// mutatingVerbs start the names of the calls that change something.
+var mutatingVerbs = []string{"Create", "Put", "Attach", "Add", "Authorize", "Revoke", "Set", "Tag", "Untag", "Delete", "Detach", "Remove",
+	"Modify", "Update", "Start", "Cancel", "Terminate", "Restore", "Register", "Deregister"}
+
+// mutationsIn sums the proxy's counts of calls signed for region that change something, per
+// operation (for parallel tests, each in a region of its own).
+func mutationsIn(lab *acctest.AWSLab, region string) map[string]int {
+	out := map[string]int{}
+	for k, v := range lab.Proxy.Counts() {
+		op, ok := strings.CutPrefix(k, region+"/")
+		if !ok {
+			continue
+		}
+		name := op[strings.Index(op, ":")+1:]
+		for _, verb := range mutatingVerbs {
+			if strings.HasPrefix(name, verb) {
+				out[op] = v
+			}
+		}
+	}
+	return out
 }
 
 // mutations sums the proxy's counts of calls that change something, per operation.

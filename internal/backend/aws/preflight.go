@@ -33,6 +33,9 @@ type Preflight struct {
 	Architectures []string
 	GPU           GPU
 	ImageID       string // the AMI, resolved from the SSM parameter when one was named
+	// RootDeviceName is the AMI's root device ("/dev/sda1"), where the base launch template
+	// puts the encrypted gp3 root volume.
+	RootDeviceName string
 
 	MaxNodes      int64
 	OnDemandNodes int64 // of MaxNodes
@@ -409,7 +412,7 @@ func (b *Backend) checkAMI(ctx context.Context, client *ec2.Client, spec Cluster
 		return &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("AMI %s%s does not exist in %s or is not shared with this account", id, from, pf.Region)}
 	}
 	img := out.Images[0]
-	pf.ImageID = id
+	pf.ImageID, pf.RootDeviceName = id, aws.ToString(img.RootDeviceName)
 	var errs []error
 	if s := img.State; s != "" && s != ec2types.ImageStateAvailable {
 		errs = append(errs, &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("AMI %s is %s, not available", id, s)})

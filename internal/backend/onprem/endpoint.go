@@ -581,28 +581,43 @@ func (c *Client) FindEndpointSpec(ctx context.Context, cluster ClusterRef, endpo
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var ns struct {
-			Image           string `json:"image"`
-			Model           string `json:"model"`
-			Revision        string `json:"revision"`
-			ServedModelName string `json:"served_model_name"`
-			Replicas        []struct {
-				UnitContent string `json:"unit_content"`
-			} `json:"replicas"`
-		}
-		if err := json.Unmarshal(b, &ns); err != nil {
+		spec, err := ParseSpecJSON(b)
+		if err != nil {
 			return AppliedSpec{}, fmt.Errorf("host %s: reading the spec of %s: %w", h.Name, endpoint, err)
 		}
-		out.Replicas += len(ns.Replicas)
-		if found || len(ns.Replicas) == 0 {
+		out.Replicas += spec.Replicas
+		if found || spec.Replicas == 0 {
 			continue
 		}
 		found = true
-		out.Model, out.Revision, out.ServedModelName, out.Image = ns.Model, ns.Revision, ns.ServedModelName, ns.Image
-		parseServeArgs(&out, serveArgsOf(ns.Replicas[0].UnitContent, ns.Image))
+		spec.Replicas = out.Replicas
+		out = spec
 	}
 	if !found {
 		return AppliedSpec{}, fmt.Errorf("%w: no host of cluster %s has endpoint %s", ErrEndpointNotFound, cluster.Name, endpoint)
+	}
+	return out, nil
+}
+
+// ParseSpecJSON reads an endpoint's settings back from the spec JSON a node converged to (the
+// file the node script keeps, or the one in a cloud node's user data). Replicas is the number of
+// replicas in it; the settings come from the first.
+func ParseSpecJSON(b []byte) (AppliedSpec, error) {
+	var ns struct {
+		Image           string `json:"image"`
+		Model           string `json:"model"`
+		Revision        string `json:"revision"`
+		ServedModelName string `json:"served_model_name"`
+		Replicas        []struct {
+			UnitContent string `json:"unit_content"`
+		} `json:"replicas"`
+	}
+	if err := json.Unmarshal(b, &ns); err != nil {
+		return AppliedSpec{}, err
+	}
+	out := AppliedSpec{Model: ns.Model, Revision: ns.Revision, ServedModelName: ns.ServedModelName, Image: ns.Image, Replicas: len(ns.Replicas)}
+	if len(ns.Replicas) > 0 {
+		parseServeArgs(&out, serveArgsOf(ns.Replicas[0].UnitContent, ns.Image))
 	}
 	return out, nil
 }

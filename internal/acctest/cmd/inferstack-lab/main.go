@@ -1,6 +1,8 @@
 // Command inferstack-lab runs the local lab that `make demo` applies examples/quickstart against:
-// moto as AWS behind the harness proxy, and SSH "GPU hosts" (real sshd, shimmed nvidia-smi,
-// docker and systemctl, a vLLM stand-in). It is the test harness, run as a long-lived process.
+// moto as AWS behind the harness proxy (with EC2 GPU quotas, instance refresh, and a VPC with two
+// private subnets to put an inference cluster in), and SSH "GPU hosts" (real sshd, shimmed
+// nvidia-smi, docker and systemctl, a vLLM stand-in). It is the test harness, run as a
+// long-lived process.
 //
 //	inferstack-lab up   --dir .lab [--standin bin/vllm-standin]   start in the background (idempotent)
 //	inferstack-lab down --dir .lab                                  stop it and everything it started
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
@@ -40,6 +43,17 @@ type Info struct {
 	MotoURL     string     `json:"moto_url"`
 	SSHKeyFile  string     `json:"ssh_private_key_file"`
 	Hosts       []HostInfo `json:"hosts"`
+	AWS         AWSInfo    `json:"aws"`
+}
+
+// AWSInfo is what the lab made in moto for an inference cluster.
+type AWSInfo struct {
+	Region    string   `json:"region"`
+	VPCID     string   `json:"vpc_id"`
+	SubnetIDs []string `json:"subnet_ids"`
+	Zones     []string `json:"zones"`
+	AMIID     string   `json:"ami_id"`
+	GPUQuota  float64  `json:"gpu_vcpu_quota"`
 }
 
 // HostInfo describes one SSH GPU host.
@@ -156,6 +170,10 @@ func printInfo(info *Info) {
 	fmt.Printf("  AWS (moto via the harness proxy): %s\n", info.AWSEndpoint)
 	fmt.Printf("  Hugging Face Hub stand-in:        %s\n", info.HFEndpoint)
 	fmt.Printf("  LiteLLM gateway stand-in:         %s\n", info.GatewayURL)
+	if a := info.AWS; a.VPCID != "" {
+		fmt.Printf("  AWS network in moto:              %s (%s), subnets %s in %s; AMI %s\n", a.VPCID, labCIDR,
+			strings.Join(a.SubnetIDs, ", "), strings.Join(a.Zones, ", "), a.AMIID)
+	}
 	for _, h := range info.Hosts {
 		fmt.Printf("  GPU host %-6s ssh %s@%s -p %d   GPUs: %s\n", h.Name, h.User, h.Address, h.Port, strings.Join(h.GPUs, ", "))
 	}
@@ -190,6 +208,61 @@ var labHosts = []sshlab.HostSpec{
 	{Name: "gpu-b", GPUs: []sshlab.GPU{{Model: "NVIDIA H100 80GB HBM3", MemoryMiB: 81559}}},
 }
 
+// The lab's AWS account: one region, a VPC with a private subnet in each of two zones, and EC2
+// GPU vCPU quotas (moto has none) that cover a small cluster of g5.xlarge (4 vCPUs a node).
+const (
+	labRegion       = "us-east-1"
+	labCIDR         = "10.80.0.0/16"
+	labInstanceType = "g5.xlarge"
+	labGPUQuota     = 64 // vCPUs per quota, on demand and spot, G/VT and P
+)
+
+var labZones = []string{"a", "b"}
+
+// setUpAWS makes what an AWS inference cluster needs in the lab's moto, through the harness's
+// AWSLab helpers (the same ones the acceptance tests use): the quotas and instance refresh answered
+// by the proxy, the network and an AMI made in moto itself.
+func setUpAWS(l *acctest.AWSLab) (AWSInfo, error) {
+	info := AWSInfo{Region: labRegion, GPUQuota: labGPUQuota}
+	l.SetGPUQuotas(labRegion, labGPUQuota)
+	err := runHelper(func(t testing.TB) {
+		n := l.MakeNetwork(t, labRegion, labCIDR, labZones...)
+		info.VPCID, info.SubnetIDs = n.VPCID, n.SubnetIDs(labZones...)
+		for _, z := range labZones {
+			info.Zones = append(info.Zones, labRegion+z)
+		}
+		info.AMIID = l.AMI(t, labRegion)
+	})
+	return info, err
+}
+
+// helperT lets the lab call acctest's set-up helpers, which take a testing.TB, outside a test:
+// Fatalf stops the helper (by a panic that runHelper turns into an error). The helpers call
+// nothing else of it; anything else would panic on the nil TB, which is a bug to see.
+type helperT struct{ testing.TB }
+
+type helperFailure string
+
+func (helperT) Helper() {}
+
+func (helperT) Fatalf(format string, args ...any) { panic(helperFailure(fmt.Sprintf(format, args...))) }
+
+func (helperT) Fatal(args ...any) { panic(helperFailure(fmt.Sprint(args...))) }
+
+func runHelper(f func(t testing.TB)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, ok := r.(helperFailure)
+			if !ok {
+				panic(r)
+			}
+			err = errors.New(string(msg))
+		}
+	}()
+	f(helperT{})
+	return nil
+}
+
 func serve(dir, standin string) error {
 	if standin != "" {
 		os.Setenv("INFERSTACK_STANDIN_BIN", standin)
@@ -204,6 +277,10 @@ func serve(dir, standin string) error {
 		return err
 	}
 	defer proxy.Close()
+	awsInfo, err := setUpAWS(acctest.NewAWSLab(moto, proxy))
+	if err != nil {
+		return fmt.Errorf("setting up the lab's AWS account in moto: %w", err)
+	}
 	hub, err := serveHTTP(hfhub.New())
 	if err != nil {
 		return err
@@ -230,7 +307,7 @@ func serve(dir, standin string) error {
 	if err := os.WriteFile(keyFile, []byte(lab.UserPrivateKeyPEM), 0o600); err != nil {
 		return err
 	}
-	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, GatewayURL: gw.URL, MotoURL: moto.URL, SSHKeyFile: keyFile}
+	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, GatewayURL: gw.URL, MotoURL: moto.URL, SSHKeyFile: keyFile, AWS: awsInfo}
 	for i, h := range lab.Hosts {
 		hi := HostInfo{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, HostKey: h.HostKey}
 		for _, g := range labHosts[i].GPUs {
@@ -257,6 +334,15 @@ func serve(dir, standin string) error {
 	}
 	// For modules/onprem-inference-stack's tests against the lab.
 	if err := writeJSON(filepath.Join(dir, "onprem.tfvars.json"), map[string]any{"hosts": hosts}); err != nil {
+		return err
+	}
+	// For modules/aws-inference-stack's tests against the lab and the quickstart's AWS cluster.
+	if err := writeJSON(filepath.Join(dir, "aws.tfvars.json"), map[string]any{
+		"region":        awsInfo.Region,
+		"subnet_ids":    awsInfo.SubnetIDs,
+		"ami_id":        awsInfo.AMIID,
+		"instance_type": labInstanceType,
+	}); err != nil {
 		return err
 	}
 	if err := writeJSON(infoPath(dir), info); err != nil {

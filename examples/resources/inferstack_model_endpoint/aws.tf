@@ -1,0 +1,32 @@
+# An endpoint on an AWS cluster (see inferstack_inference_cluster): an Auto Scaling group of GPU
+# instances, one vLLM replica each, behind a listener of the cluster's internal load balancer.
+variable "aws_cluster_id" {
+  type        = string
+  description = "The id of an AWS inferstack_inference_cluster, e.g. inferstack_inference_cluster.prod.id."
+  default     = "aws/us-east-1/llm-prod"
+}
+
+resource "inferstack_model_endpoint" "llama" {
+  cluster_id = var.aws_cluster_id
+  name       = "llama-8b"
+  model      = { id = "meta-llama/Llama-3.1-8B-Instruct", revision = "main" } # gated: the provider's huggingface token goes to Secrets Manager
+
+  engine = {
+    tensor_parallel_size = 4 # every GPU of a g6e.12xlarge
+    max_model_len        = 32768
+  }
+
+  replicas    = 2                    # the group's desired count
+  autoscaling = { min = 1, max = 4 } # the group's bounds
+  api_key     = var.vllm_key         # stored in Secrets Manager, read by the nodes at boot
+
+  aws = {
+    port                       = 8000 # one of the cluster's serving_ports
+    health_check_grace_seconds = 1800 # download + load of the weights
+    min_healthy_percentage     = 50   # instance refresh on a change of engine, model name or key
+  }
+}
+
+output "llama_url" {
+  value = inferstack_model_endpoint.llama.url # http://<internal load balancer>:8000/v1
+}

@@ -1,0 +1,38 @@
+output "cluster_id" {
+  description = "ID of the cluster, aws/<region>/<name>: the cluster_id of further endpoints."
+  value       = inferstack_inference_cluster.this.id
+}
+
+output "vpc_id" {
+  description = "The VPC of subnet_ids."
+  value       = inferstack_inference_cluster.this.vpc_id
+}
+
+output "load_balancer_dns" {
+  description = "DNS name of the cluster's internal network load balancer; every endpoint listens on it at its own port."
+  value       = inferstack_inference_cluster.this.load_balancer_dns
+}
+
+output "security_group_id" {
+  description = "Security group of the nodes and the load balancer (ingress to serving_ports from allowed_cidrs only)."
+  value       = inferstack_inference_cluster.this.security_group_id
+}
+
+output "gpu" {
+  description = "The GPUs of one node of instance_type: model, count, memory per GPU in MiB."
+  value       = inferstack_inference_cluster.this.gpu
+}
+
+output "max_nodes" {
+  description = "The most nodes the endpoints can run at once (the sum of autoscaling.max, or replicas), which the vCPU quota check covered."
+  value       = local.max_nodes
+}
+
+output "endpoints" {
+  description = "Per endpoint: its id (for inferstack_api_route.endpoint_id), the OpenAI base URL on the load balancer, and the pinned commit."
+  value = { for k, e in inferstack_model_endpoint.this : k => {
+    id                = e.id
+    url               = e.url
+    resolved_revision = e.resolved_revision
+  } }
+}
