@@ -223,3 +223,70 @@ func TestAccAPIRoute_endpointBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestAccAPIRoute_endpointReplaced: an endpoint replaced with create_before_destroy (a new name,
+// here because the model changes) is created and ready first, the route moves its deployments
+// to it in place, and only then is the old endpoint destroyed: new deployments in before the old
+// ones go, and the route's id and gateway model name never change.
+func TestAccAPIRoute_endpointReplaced(t *testing.T) {
+	t.Parallel()
+	lab := acctest.NewOnPremLab(t, sshlab.HostSpec{Name: "gpu-r", GPUs: []sshlab.GPU{
+		{Model: "NVIDIA L4", MemoryMiB: 23034}, {Model: "NVIDIA L4", MemoryMiB: 23034}}})
+	gw := startGateway(t)
+	clusterID := labClusterID(lab, "own")
+	first, second := acctest.TestName("blue"), acctest.TestName("green")
+	route := acctest.TestName("chat")
+	sameRoute := statecheck.CompareValue(compare.ValuesSame())
+	config := func(endpoint, model string) string {
+		return endpointGatewayProvider(lab, gw) + fmt.Sprintf(`
+resource "inferstack_model_endpoint" "test" {
+  cluster_id        = %q
+  name              = %q
+  model             = { id = %q }
+  served_model_name = "chat-model"
+  node_selector     = { host = "gpu-r" }
+  api_key           = %q
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "inferstack_api_route" "test" {
+  name        = %q
+  endpoint_id = inferstack_model_endpoint.test.id
+}
+`, clusterID, endpoint, model, endpointAPIKey, route)
+	}
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			checkAPIRoutesDestroyed(gw),
+			checkEndpointDestroyed(lab, first, second),
+		),
+		Steps: []resource.TestStep{
+			{
+				Config:            config(first, "Qwen/Qwen2.5-7B-Instruct"),
+				ConfigStateChecks: []statecheck.StateCheck{sameRoute.AddStateValue(apiRouteAddr, tfjsonpath.New("id"))},
+				Check:             checkEndpointRoute(gw, 1),
+			},
+			{
+				Config: config(second, "Qwen/Qwen2.5-7B-Instruct-AWQ"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(endpointAddr, plancheck.ResourceActionCreateBeforeDestroy),
+					plancheck.ExpectResourceAction(apiRouteAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameRoute.AddStateValue(apiRouteAddr, tfjsonpath.New("id")),
+					statecheck.CompareValuePairs(apiRouteAddr, tfjsonpath.New("resolved_urls"), endpointAddr, tfjsonpath.New("urls"), compare.ValuesSame()),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkEndpointRoute(gw, 1),
+					checkEndpointDestroyed(lab, first),
+				),
+			},
+		},
+	})
+}

@@ -26,7 +26,10 @@ import (
 
 // The AWS cluster tests run against moto behind the harness proxy, each in a region of its own
 // (faults and call counts are scoped by region), and ask moto directly, past the proxy, what
-// exists.
+// exists. Regions taken in this package: us-east-1, us-west-2, ca-central-1 and sa-east-1 (data
+// sources, which count catalogue calls per region), eu-west-1, eu-central-1, ap-southeast-2 and
+// eu-west-2 (clusters), us-east-2, me-central-1 and ap-south-1 (endpoints). A new test takes a
+// region of its own where moto offers g5.xlarge in zones a and b.
 
 const awsClusterAddr = "inferstack_inference_cluster.test"
 

@@ -333,7 +333,7 @@ func launchTemplateVersion(g *astypes.AutoScalingGroup) string {
 // creation again, and the apply converges, adopting the listener and target group still there.
 func TestAccModelEndpointAWS_disappears(t *testing.T) {
 	t.Parallel()
-	f := newAWSClusterFixture(t, "ca-central-1", "10.72.0.0/16")
+	f := newAWSClusterFixture(t, "me-central-1", "10.72.0.0/16")
 	ep := acctest.TestName("ep")
 
 	resource.Test(t, resource.TestCase{
