@@ -38,6 +38,7 @@ type Refresh struct {
 	Status               string // Pending, InProgress, Successful, Failed, Cancelled
 	StatusReason         string
 	MinHealthyPercentage *int32
+	MaxHealthyPercentage *int32
 	InstanceWarmup       *int32
 	SkipMatching         bool
 	Replaced             []string // instance ids taken out and replaced
@@ -137,6 +138,7 @@ func (l *AWSLab) startRefresh(w http.ResponseWriter, r *http.Request) {
 	rf := &Refresh{
 		ID: randomSuffix() + randomSuffix(), Region: region, Group: group, Status: "InProgress", Start: time.Now().UTC(),
 		MinHealthyPercentage: optInt32(v, "Preferences.MinHealthyPercentage"),
+		MaxHealthyPercentage: optInt32(v, "Preferences.MaxHealthyPercentage"),
 		InstanceWarmup:       optInt32(v, "Preferences.InstanceWarmup"),
 		SkipMatching:         v.Get("Preferences.SkipMatching") == "true",
 	}
@@ -250,6 +252,7 @@ type refreshXML struct {
 	Strategy             string
 	Preferences          struct {
 		MinHealthyPercentage *int32 `xml:",omitempty"`
+		MaxHealthyPercentage *int32 `xml:",omitempty"`
 		InstanceWarmup       *int32 `xml:",omitempty"`
 		SkipMatching         bool
 	}
@@ -290,7 +293,8 @@ func (rf *Refresh) xml() refreshXML {
 	if rf.Status == "Successful" {
 		x.PercentageComplete, x.InstancesToUpdate = 100, 0
 	}
-	x.Preferences.MinHealthyPercentage, x.Preferences.InstanceWarmup, x.Preferences.SkipMatching = rf.MinHealthyPercentage, rf.InstanceWarmup, rf.SkipMatching
+	x.Preferences.MinHealthyPercentage, x.Preferences.MaxHealthyPercentage = rf.MinHealthyPercentage, rf.MaxHealthyPercentage
+	x.Preferences.InstanceWarmup, x.Preferences.SkipMatching = rf.InstanceWarmup, rf.SkipMatching
 	return x
 }
 

@@ -64,9 +64,11 @@ func endpointAWSAttribute() schema.SingleNestedAttribute {
 				Validators: []validator.Int64{int64validator.Between(60, 7200)},
 			},
 			"min_healthy_percentage": schema.Int64Attribute{
-				Optional:            true,
-				MarkdownDescription: "The share of instances kept in service during an instance refresh. Defaults to 50.",
-				Validators:          []validator.Int64{int64validator.Between(0, 100)},
+				Optional: true,
+				MarkdownDescription: "The share of instances kept in service during an instance refresh; replacements may " +
+					"launch first, up to 100 points above it (the refresh's maximum healthy percentage), so a one-node " +
+					"endpoint stays up while it rolls. Defaults to 50.",
+				Validators: []validator.Int64{int64validator.Between(0, 100)},
 			},
 		},
 	}

@@ -284,7 +284,9 @@ func refreshActive(s astypes.InstanceRefreshStatus) bool {
 }
 
 // startRefresh starts a rolling instance refresh of the group, skipping nodes already on its
-// launch template version. A refresh already running is left to finish, unless restart says it
+// launch template version. MaxHealthyPercentage lets Auto Scaling launch a replacement before it
+// terminates the old node (up to min+100, AWS's widest spread), so a one-node endpoint is not
+// down during a roll. A refresh already running is left to finish, unless restart says it
 // rolls to a version the group has since left: then it is cancelled and a new one started.
 func startRefresh(ctx context.Context, client *autoscaling.Client, group string, s EndpointSpec, restart bool) error {
 	in := &autoscaling.StartInstanceRefreshInput{
@@ -292,6 +294,7 @@ func startRefresh(ctx context.Context, client *autoscaling.Client, group string,
 		Strategy:             astypes.RefreshStrategyRolling,
 		Preferences: &astypes.RefreshPreferences{
 			MinHealthyPercentage: aws.Int32(int32(s.MinHealthyPercentage)),
+			MaxHealthyPercentage: aws.Int32(int32(min(200, max(100, s.MinHealthyPercentage+100)))),
 			InstanceWarmup:       aws.Int32(int32(s.HealthCheckGraceSeconds)),
 			SkipMatching:         aws.Bool(true),
 		},

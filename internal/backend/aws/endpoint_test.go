@@ -297,8 +297,8 @@ func assertRolled(t *testing.T, l *endpointLab, before, after *awsbackend.Endpoi
 		t.Fatalf("endpoint on v%d, %d refreshes, latest %q; want v%d, %d, Successful", after.LaunchTemplateVersion, len(rs), after.Refresh, v, refreshes)
 	}
 	r := rs[len(rs)-1]
-	if aws.ToInt32(r.MinHealthyPercentage) != 50 || aws.ToInt32(r.InstanceWarmup) != 1200 || !r.SkipMatching || len(r.Replaced) != len(before.InstanceIDs) {
-		t.Errorf("refresh %+v: want min healthy 50%%, warm-up 1200 s, skip matching, replacing %d nodes", r, len(before.InstanceIDs))
+	if aws.ToInt32(r.MinHealthyPercentage) != 50 || aws.ToInt32(r.MaxHealthyPercentage) != 150 || aws.ToInt32(r.InstanceWarmup) != 1200 || !r.SkipMatching || len(r.Replaced) != len(before.InstanceIDs) {
+		t.Errorf("refresh %+v: want min healthy 50%%, max healthy 150%%, warm-up 1200 s, skip matching, replacing %d nodes", r, len(before.InstanceIDs))
 	}
 	for _, id := range before.InstanceIDs {
 		if slices.Contains(after.InstanceIDs, id) {
