@@ -3,10 +3,13 @@ package aws
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
@@ -276,6 +279,9 @@ func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error 
 		return err
 	}
 
+	if err := b.checkNoEndpoints(ctx, region, name); err != nil {
+		return err
+	}
 	if err := deleteLoadBalancer(ctx, elbc, name, n); err != nil {
 		return err
 	}
@@ -312,4 +318,35 @@ func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error 
 	}
 
 	return deleteIAM(ctx, iamc, name, n)
+}
+
+// checkNoEndpoints refuses to delete a cluster whose endpoints still have Auto Scaling groups:
+// their instances hold the security group, so the delete could only wait out its timeout on
+// DependencyViolation. Nothing is deleted then, and the error names the endpoints.
+func (b *Backend) checkNoEndpoints(ctx context.Context, region, name string) error {
+	asc, err := b.AutoScaling(ctx, region)
+	if err != nil {
+		return err
+	}
+	var endpoints []string
+	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(asc, &autoscaling.DescribeAutoScalingGroupsInput{
+		Filters: []astypes.Filter{{Name: aws.String("tag:" + TagCluster), Values: []string{name}}},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing the endpoints of cluster %s: %w", name, err)
+		}
+		for _, g := range out.AutoScalingGroups {
+			if ep := groupTagMap(g.Tags)[TagEndpoint]; ep != "" {
+				endpoints = append(endpoints, ep)
+			}
+		}
+	}
+	if len(endpoints) > 0 {
+		sort.Strings(endpoints)
+		return fmt.Errorf("cluster %s still runs endpoint(s) %s: destroy them first (Terraform orders that itself when "+
+			"they reference the cluster's id); nothing of the cluster was deleted", name, strings.Join(endpoints, ", "))
+	}
+	return nil
 }

@@ -271,6 +271,14 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Errorf("endpoint template v6 root volume %d GiB, want the cluster's new 300", aws.ToInt32(ebs.VolumeSize))
 	}
 
+	// The cluster refuses to go while the endpoint runs, and keeps everything.
+	if err := l.b.DeleteCluster(ctx, l.region, l.cluster.Name); err == nil || !strings.Contains(err.Error(), "still runs endpoint(s) llama") {
+		t.Errorf("DeleteCluster with an endpoint: %v, want a refusal naming llama", err)
+	}
+	if c, err := l.b.FindCluster(ctx, l.region, l.cluster.Name); err != nil || len(c.Missing) > 0 {
+		t.Errorf("after the refused delete the cluster is %+v, %v; want it whole", c, err)
+	}
+
 	// Delete leaves nothing of the endpoint; deleting again is success; then the cluster goes whole.
 	if err := l.b.DeleteEndpoint(ctx, l.region, l.cluster.Name, s.Name); err != nil {
 		t.Fatalf("DeleteEndpoint: %v", err)
