@@ -29,6 +29,7 @@ import (
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
 	standin "github.com/inferstack/terraform-provider-inferstack/internal/acctest/litellm"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
+	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
 // Endpoints on an AWS cluster, against moto behind the proxy: each test makes its own cluster in
@@ -105,7 +106,13 @@ func (f awsClusterFixture) userData(endpoint string, version string) (string, er
 	if err != nil {
 		return "", fmt.Errorf("user data is not base64: %w", err)
 	}
-	text := string(raw)
+	text, err := vllm.ReadUserData(raw) // gzip-compressed, as EC2 gets it
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(text, "#cloud-config\n") {
+		return "", fmt.Errorf("user data is not #cloud-config: %.40q", text)
+	}
 	// Decode the gz+b64 files so assertions see what the node gets.
 	for _, m := range regexp.MustCompile(`(?m)^    content: (\S+)$`).FindAllStringSubmatch(text, -1) {
 		b, err := base64.StdEncoding.DecodeString(m[1])

@@ -7,14 +7,20 @@ import "testing"
 func BenchmarkNodeBundle(b *testing.B) {
 	spec := fullSpec()
 	b.ReportAllocs()
-	var size int
+	var size, sent int
 	for b.Loop() {
 		bundle, err := NodeBundle(spec)
 		if err != nil {
 			b.Fatal(err)
 		}
 		size = len(bundle.CloudInit)
+		ud, err := AWSUserData(bundle.CloudInit)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sent = len(ud)
 	}
 	b.ReportMetric(float64(size), "cloud-init-bytes")
+	b.ReportMetric(float64(sent), "ec2-user-data-bytes")
 	b.ReportMetric(float64(MaxAWSUserData), "ec2-user-data-limit")
 }

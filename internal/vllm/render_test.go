@@ -327,10 +327,17 @@ func TestNodeBundleGolden(t *testing.T) {
 		return "    content: " + names[i-1]
 	})
 	golden(t, "cloud-init", readable)
-	if len(b.CloudInit) > MaxAWSUserData {
-		t.Errorf("cloud-init is %d bytes, more than EC2 takes", len(b.CloudInit))
+	ud, err := AWSUserData(b.CloudInit)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("cloud-init user data: %d bytes (EC2 takes %d); node script %d bytes", len(b.CloudInit), MaxAWSUserData, len(b.Script))
+	if back, err := ReadUserData(ud); err != nil || back != b.CloudInit {
+		t.Errorf("ReadUserData(AWSUserData(x)) != x: %v", err)
+	}
+	if plain, _ := ReadUserData([]byte(b.CloudInit)); plain != b.CloudInit {
+		t.Error("ReadUserData changed plain user data")
+	}
+	t.Logf("cloud-init user data: %d bytes, %d compressed (EC2 takes %d); node script %d bytes", len(b.CloudInit), len(ud), MaxAWSUserData, len(b.Script))
 	// A node of eight replicas still fits EC2's limit.
 	many := fullSpec()
 	many.Replicas = nil

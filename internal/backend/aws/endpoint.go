@@ -321,13 +321,17 @@ func checkGPUs(n vllm.Spec, instanceType string, gpus int64) error {
 	return nil
 }
 
-// userData renders the node's #cloud-config, base64 for a launch template.
+// userData renders the node's #cloud-config, gzip-compressed (vllm.AWSUserData) and base64 for a launch template.
 func userData(n vllm.Spec) (string, error) {
 	b, err := vllm.NodeBundle(n)
 	if err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString([]byte(b.CloudInit)), nil
+	ud, err := vllm.AWSUserData(b.CloudInit)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(ud), nil
 }
 
 func decodeUserData(b64 string) string {
@@ -335,7 +339,11 @@ func decodeUserData(b64 string) string {
 	if err != nil {
 		return ""
 	}
-	return string(raw)
+	text, err := vllm.ReadUserData(raw)
+	if err != nil {
+		return ""
+	}
+	return text
 }
 
 func endpointURL(dns string, port int64) string {

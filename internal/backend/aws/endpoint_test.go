@@ -124,11 +124,18 @@ func nodeSpecOf(t *testing.T, v ec2types.LaunchTemplateVersion, endpoint string)
 	if err != nil {
 		t.Fatalf("user data of version %d: %v", aws.ToInt64(v.VersionNumber), err)
 	}
-	b, err := vllm.SpecFromCloudInit(string(raw), endpoint)
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		t.Fatalf("user data of version %d is not gzip-compressed", aws.ToInt64(v.VersionNumber))
+	}
+	text, err := vllm.ReadUserData(raw)
 	if err != nil {
 		t.Fatalf("user data of version %d: %v", aws.ToInt64(v.VersionNumber), err)
 	}
-	return string(b), string(raw)
+	b, err := vllm.SpecFromCloudInit(text, endpoint)
+	if err != nil {
+		t.Fatalf("user data of version %d: %v", aws.ToInt64(v.VersionNumber), err)
+	}
+	return string(b), text
 }
 
 func secretValue(t *testing.T, d direct, name string) string {
