@@ -25,6 +25,18 @@
 // rooted in the lab. Tools must be called by name, not by absolute path (/usr/bin/docker would
 // be the machine's own docker client).
 //
+// # A bastion
+//
+// A host started with HostSpec.Bastion is a jump host (SSH ProxyJump) instead of a GPU host: it
+// has no GPUs, and its sshd permits TCP forwarding and logs (at DEBUG1) every connection it
+// forwards. The GPU hosts still accept direct connections: a connection to 127.0.0.x from a
+// socket bound to no address leaves from 127.0.0.1 (the source the kernel's loopback route
+// gives), whether the bastion's sshd opens it or a test does, and sshd cannot bind what it
+// forwards to an address of its own, so no AllowUsers or Match Address rule can tell the bastion
+// from anyone else. Tests prove the route by counting instead: a host reached only through the
+// bastion has its Host.Logins grow exactly as much as the bastion's Host.Forwards to it (Exec
+// and Start's check log in directly, once each).
+//
 // # Why the shims win on purpose
 //
 // A session's PATH is not sshd's: root's login files (~/.bashrc, which bash reads for commands

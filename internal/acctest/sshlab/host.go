@@ -46,6 +46,8 @@ type Host struct {
 	Root string
 	// ShimDir is the host's shim folder: its INFERSTACK_SHIMS.
 	ShimDir string
+	// Bastion is set on a jump host (HostSpec.Bastion).
+	Bastion bool
 
 	lab *Lab
 	dir string // DIR/hosts/NAME
@@ -76,6 +78,7 @@ func (l *Lab) newHost(spec HostSpec) (*Host, error) {
 		User:    "root",
 		Root:    filepath.Join(dir, "root"),
 		ShimDir: filepath.Join(dir, "shims"),
+		Bastion: spec.Bastion,
 		lab:     l,
 		dir:     dir,
 	}
@@ -156,16 +159,54 @@ func (h *Host) writeConfig() error {
 		"PrintLastLog no",
 		"MaxStartups 100:30:200",
 		"MaxSessions 100",
-		"LogLevel VERBOSE",
 		"Subsystem sftp internal-sftp",
 		// Every session learns which lab host it is on (see the package doc).
 		"SetEnv INFERSTACK_ROOT=" + h.Root + " INFERSTACK_SHIMS=" + h.ShimDir,
+	}
+	if h.Bastion {
+		// DEBUG1 logs each forward it connects ("channel N: connected to ADDR port PORT").
+		lines = append(lines, "AllowTcpForwarding yes", "LogLevel DEBUG1")
+	} else {
+		lines = append(lines, "LogLevel VERBOSE")
 	}
 	lines = append(lines, h.lab.extra...)
 	if err := os.WriteFile(h.configPath(), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing sshd_config of %s: %w", h.Name, err)
 	}
 	return nil
+}
+
+// Logins counts the logins the host's sshd accepted, from its log: the lab's own count too (Start
+// logs in once to check each host, every Exec is one more).
+func (h *Host) Logins() (int, error) {
+	return h.countLog(func(line string) bool { return strings.HasPrefix(line, "Accepted publickey for ") })
+}
+
+// Forwards counts the TCP connections a bastion's sshd opened to target's sshd for its clients
+// (ProxyJump), from its log. On loopback such a connection comes from 127.0.0.1 as a direct one
+// does (see the package doc), so a test proves that it reached target only through the bastion
+// by target's Logins growing exactly as much as Forwards.
+func (h *Host) Forwards(target *Host) (int, error) {
+	if !h.Bastion {
+		return 0, fmt.Errorf("host %s is not a bastion: its sshd does not log forwards", h.Name)
+	}
+	suffix := fmt.Sprintf(": connected to %s port %d", target.Address, target.Port)
+	return h.countLog(func(line string) bool { return strings.HasSuffix(line, suffix) })
+}
+
+// countLog counts the lines of the host's sshd log that match.
+func (h *Host) countLog(match func(line string) bool) (int, error) {
+	data, err := os.ReadFile(h.logPath())
+	if err != nil {
+		return 0, fmt.Errorf("reading the sshd log of %s: %w", h.Name, err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if match(strings.TrimRight(line, "\r")) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Path joins elements onto the host's Root: h.Path("var/lib/inferstack", "ledger.json").

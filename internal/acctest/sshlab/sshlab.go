@@ -59,6 +59,10 @@ type HostSpec struct {
 	GPUs          []GPU
 	DriverVersion string // default DefaultDriverVersion
 	Standin       Standin
+	// Bastion makes the host a jump host (SSH ProxyJump) to the lab's others instead of a GPU
+	// host: it has no GPUs, and its sshd permits TCP forwarding and logs every forward it opens
+	// (Host.Forwards).
+	Bastion bool
 }
 
 // Lab is a set of running SSH GPU hosts sharing one user key.
@@ -98,6 +102,9 @@ func Start(dir string, specs ...HostSpec) (*Lab, error) {
 		}
 		if seen[s.Name] {
 			return nil, fmt.Errorf("starting SSH lab: host name %q given twice", s.Name)
+		}
+		if s.Bastion && len(s.GPUs) > 0 {
+			return nil, fmt.Errorf("starting SSH lab: host %q: a bastion has no GPUs", s.Name)
 		}
 		seen[s.Name] = true
 	}

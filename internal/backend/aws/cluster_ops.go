@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -328,25 +327,43 @@ func (b *Backend) checkNoEndpoints(ctx context.Context, region, name string) err
 	if err != nil {
 		return err
 	}
-	var endpoints []string
+	groups, err := endpointGroups(ctx, asc, name)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return fmt.Errorf("cluster %s still runs endpoint(s) %s: destroy them first (Terraform orders that itself when "+
+			"they reference the cluster's id); nothing of the cluster was deleted", name, strings.Join(sortedKeys(groupMaxima(groups)), ", "))
+	}
+	return nil
+}
+
+// endpointGroups lists the Auto Scaling groups of cluster's endpoints (tagged with both the
+// cluster and an endpoint).
+func endpointGroups(ctx context.Context, asc *autoscaling.Client, cluster string) ([]astypes.AutoScalingGroup, error) {
+	var groups []astypes.AutoScalingGroup
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(asc, &autoscaling.DescribeAutoScalingGroupsInput{
-		Filters: []astypes.Filter{{Name: aws.String("tag:" + TagCluster), Values: []string{name}}},
+		Filters: []astypes.Filter{{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}}},
 	})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("listing the endpoints of cluster %s: %w", name, err)
+			return nil, fmt.Errorf("listing the endpoints of cluster %s: %w", cluster, err)
 		}
 		for _, g := range out.AutoScalingGroups {
-			if ep := groupTagMap(g.Tags)[TagEndpoint]; ep != "" {
-				endpoints = append(endpoints, ep)
+			if groupTagMap(g.Tags)[TagEndpoint] != "" {
+				groups = append(groups, g)
 			}
 		}
 	}
-	if len(endpoints) > 0 {
-		sort.Strings(endpoints)
-		return fmt.Errorf("cluster %s still runs endpoint(s) %s: destroy them first (Terraform orders that itself when "+
-			"they reference the cluster's id); nothing of the cluster was deleted", name, strings.Join(endpoints, ", "))
+	return groups, nil
+}
+
+// groupMaxima maps each endpoint of groups to its group's maximum size.
+func groupMaxima(groups []astypes.AutoScalingGroup) map[string]string {
+	out := map[string]string{}
+	for _, g := range groups {
+		out[groupTagMap(g.Tags)[TagEndpoint]] = fmt.Sprint(aws.ToInt32(g.MaxSize))
 	}
-	return nil
+	return out
 }

@@ -112,6 +112,19 @@ func TestEndpointPreconditions(t *testing.T) {
 		t.Errorf("a second endpoint on port 8001: %v, want a port error naming the first endpoint", err)
 	}
 
+	// More nodes than the cluster's max_nodes (4, which its quota check covered): refused before
+	// anything is made, naming the other endpoints' share.
+	big := first
+	big.Name, big.Port, big.Replicas, big.MaxReplicas = "big", 8000, 2, 4
+	_, err = l.b.EnsureEndpoint(ctx, big)
+	if ies := backend.InputErrors(err); len(ies) != 1 || ies[0].Attribute != "autoscaling" ||
+		!strings.Contains(err.Error(), "up to first 1: 5 in all, more than the 4") {
+		t.Errorf("an endpoint over the cluster's max_nodes: %v, want an autoscaling error with the numbers", err)
+	}
+	if _, err := l.b.FindEndpoint(ctx, l.region, l.cluster.Name, big.Name); !backend.IsNotFound(err) {
+		t.Errorf("the refused endpoint exists: %v", err)
+	}
+
 	// A group with the endpoint's name, not tagged as its.
 	third := first
 	third.Name, third.Port = "third", 8000

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +69,9 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 	}
 	c, err := b.clusterOf(ctx, region, s)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNodeBudget(ctx, cl.asg, s, c); err != nil {
 		return nil, err
 	}
 	gpus, err := nodeGPUs(ctx, cl.ec2, c.InstanceType)
@@ -398,4 +402,41 @@ func (b *Backend) APIKey(ctx context.Context, region, cluster, name string) (str
 		return "", fmt.Errorf("reading secret %s: %w", apiKey.name, err)
 	}
 	return aws.ToString(out.SecretString), nil
+}
+
+// checkNodeBudget refuses an endpoint whose most nodes, with those of the cluster's other
+// endpoints, exceed the cluster's max_nodes: the cluster's vCPU quota check covered that many,
+// and nodes beyond it would fail to launch on the quota with nothing but a readiness timeout to
+// show for it.
+func checkNodeBudget(ctx context.Context, asc *autoscaling.Client, s EndpointSpec, c *Cluster) error {
+	if c.MaxNodes <= 0 {
+		return nil
+	}
+	groups, err := endpointGroups(ctx, asc, c.Name)
+	if err != nil {
+		return err
+	}
+	others, total := []string{}, s.MaxReplicas
+	for _, g := range groups {
+		if ep := groupTagMap(g.Tags)[TagEndpoint]; ep != s.Name {
+			others = append(others, fmt.Sprintf("%s %d", ep, aws.ToInt32(g.MaxSize)))
+			total += int64(aws.ToInt32(g.MaxSize))
+		}
+	}
+	if total <= c.MaxNodes {
+		return nil
+	}
+	attr, what := "replicas", "replicas"
+	if s.MaxReplicas != s.Replicas {
+		attr, what = "autoscaling", "autoscaling.max"
+	}
+	detail := ""
+	if len(others) > 0 {
+		sort.Strings(others)
+		detail = fmt.Sprintf(", and its other endpoints up to %s", strings.Join(others, ", "))
+	}
+	return &backend.InputError{Attribute: attr, Message: fmt.Sprintf(
+		"this endpoint may run %d node(s)%s: %d in all, more than the %d of cluster %s's max_nodes, which its vCPU quota "+
+			"check covers: raise the cluster's aws.max_nodes (its plan checks the quota again) or lower %s",
+		s.MaxReplicas, detail, total, c.MaxNodes, c.Name, what)}
 }
