@@ -38,7 +38,7 @@ import (
 // (internal/backend/aws), which finds them again by name and tag, so every step here is safe to
 // retry: an interrupted create leaves a tainted cluster whose next create adopts what exists.
 
-const defaultClusterCreateTimeout = 20 * time.Minute
+const defaultClusterTimeout = 20 * time.Minute
 
 func clusterAWSAttribute() schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
@@ -453,13 +453,20 @@ func (r *inferenceClusterResource) prepareAWS(ctx context.Context, plan inferenc
 ) (awsbackend.ClusterSpec, *awsbackend.Backend, context.Context, context.CancelFunc, bool) {
 	spec, _ := r.expandClusterAWS(ctx, plan, diags)
 	b := r.awsBackend(summary, diags)
-	t, d := timeout(ctx, defaultClusterCreateTimeout)
-	diags.Append(d...)
+	ctx, cancel := withTimeout(ctx, timeout, diags)
 	if diags.HasError() || b == nil {
-		return spec, nil, ctx, func() {}, false
+		return spec, nil, ctx, cancel, false
 	}
-	ctx, cancel := context.WithTimeout(ctx, t)
 	return spec, b, ctx, cancel, true
+}
+
+// withTimeout bounds ctx by a timeouts value (create, update or delete) of the cluster, whose
+// default is defaultClusterTimeout.
+func withTimeout(ctx context.Context, timeout func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
+	diags *diag.Diagnostics) (context.Context, context.CancelFunc) {
+	t, d := timeout(ctx, defaultClusterTimeout)
+	diags.Append(d...)
+	return context.WithTimeout(ctx, t)
 }
 
 func (r *inferenceClusterResource) createAWS(ctx context.Context, plan inferenceClusterResourceModel, resp *resource.CreateResponse) {
@@ -637,9 +644,7 @@ func (r *inferenceClusterResource) deleteAWS(ctx context.Context, state inferenc
 	if b == nil {
 		return
 	}
-	timeout, d := state.Timeouts.Delete(ctx, defaultClusterCreateTimeout)
-	resp.Diagnostics.Append(d...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
 	defer cancel()
 	tflog.Info(ctx, "deleting inference cluster on AWS", map[string]any{"name": name, "region": region})
 	if err := b.DeleteCluster(ctx, region, name); err != nil {

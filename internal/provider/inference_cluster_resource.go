@@ -375,6 +375,8 @@ func (r *inferenceClusterResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	plan.setAWSComputedNull()
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
+	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("creating inference cluster (%s)", name)
 	ref, _ := expandClusterRef(ctx, plan, &resp.Diagnostics)
@@ -487,6 +489,8 @@ func (r *inferenceClusterResource) Update(ctx context.Context, req resource.Upda
 		return
 	}
 	plan.setAWSComputedNull()
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
+	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("updating inference cluster (%s)", name)
 	prior, err := onprem.DecodeClusterID(state.ID.ValueString())
@@ -570,6 +574,8 @@ func (r *inferenceClusterResource) Delete(ctx context.Context, req resource.Dele
 		r.deleteAWS(ctx, state, resp)
 		return
 	}
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
+	defer cancel()
 	name := onprem.ClusterName(state.ID.ValueString())
 	summary := fmt.Sprintf("deleting inference cluster (%s)", name)
 	ref, err := onprem.DecodeClusterID(state.ID.ValueString())
