@@ -85,12 +85,13 @@ func (l *OnPremLab) ProviderOnPremBlock() string {
 	return fmt.Sprintf("  onprem {\n    ssh_private_key = <<-EOT\n%s    EOT\n  }\n", indent(l.UserPrivateKeyPEM, "    "))
 }
 
-// HostsHCL renders hosts (all when names is empty) as the onprem.hosts list of a cluster.
+// HostsHCL renders hosts (all but bastions when names is empty) as the onprem.hosts list of a
+// cluster.
 func (l *OnPremLab) HostsHCL(names ...string) string {
 	var b strings.Builder
 	b.WriteString("[\n")
 	for _, h := range l.Hosts {
-		if len(names) > 0 && !contains(names, h.Name) {
+		if len(names) > 0 && !contains(names, h.Name) || len(names) == 0 && h.Bastion {
 			continue
 		}
 		fmt.Fprintf(&b, "      { name = %q, address = %q, port = %d, user = %q, host_key = %q },\n",
@@ -98,6 +99,16 @@ func (l *OnPremLab) HostsHCL(names ...string) string {
 	}
 	b.WriteString("    ]")
 	return b.String()
+}
+
+// BastionHCL renders the lab's bastion host name (sshlab.HostSpec.Bastion) as the onprem.bastion
+// attribute of a cluster.
+func (l *OnPremLab) BastionHCL(name string) string {
+	h := l.Host(name)
+	if h == nil || !h.Bastion {
+		panic(fmt.Sprintf("BastionHCL: the lab has no bastion %q", name))
+	}
+	return fmt.Sprintf("    bastion = { address = %q, port = %d, user = %q, host_key = %q }\n", h.Address, h.Port, h.User, h.HostKey)
 }
 
 func indent(s, prefix string) string {

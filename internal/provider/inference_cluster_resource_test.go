@@ -440,3 +440,168 @@ func TestAccInferenceCluster_removeBusyHost(t *testing.T) {
 		},
 	})
 }
+
+// throughBastion tells, from the sshd logs, whether hosts were reached only through bastion: on
+// loopback they cannot refuse direct connections (see the sshlab package doc), so every login a
+// host accepted since mark must be one the bastion forwarded to it.
+type throughBastion struct {
+	bastion *sshlab.Host
+	hosts   []*sshlab.Host
+	at      map[string][2]int // logins and forwards of each host, at mark
+}
+
+func newThroughBastion(t *testing.T, bastion *sshlab.Host, hosts ...*sshlab.Host) *throughBastion {
+	t.Helper()
+	w := &throughBastion{bastion: bastion, hosts: hosts}
+	if err := w.mark(nil); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *throughBastion) route(h *sshlab.Host) ([2]int, error) {
+	logins, err := h.Logins()
+	if err != nil {
+		return [2]int{}, err
+	}
+	forwards, err := w.bastion.Forwards(h)
+	return [2]int{logins, forwards}, err
+}
+
+// mark takes the counts as they are now; the test's own SSH checks (direct logins) go before it.
+func (w *throughBastion) mark(*terraform.State) error {
+	w.at = map[string][2]int{}
+	for _, h := range w.hosts {
+		r, err := w.route(h)
+		if err != nil {
+			return err
+		}
+		w.at[h.Name] = r
+	}
+	return nil
+}
+
+// check fails unless every host was reached since mark, and only through the bastion.
+func (w *throughBastion) check(*terraform.State) error {
+	for _, h := range w.hosts {
+		r, err := w.route(h)
+		if err != nil {
+			return err
+		}
+		logins, forwards := r[0]-w.at[h.Name][0], r[1]-w.at[h.Name][1]
+		if forwards == 0 {
+			return fmt.Errorf("the bastion forwarded no connection to host %s", h.Name)
+		}
+		if logins != forwards {
+			return fmt.Errorf("host %s accepted %d login(s), the bastion forwarded %d connection(s) to it", h.Name, logins, forwards)
+		}
+	}
+	return nil
+}
+
+// untouched fails if a host was reached at all since mark.
+func (w *throughBastion) untouched(*terraform.State) error {
+	for _, h := range w.hosts {
+		r, err := w.route(h)
+		if err != nil {
+			return err
+		}
+		if r != w.at[h.Name] {
+			return fmt.Errorf("host %s was reached: %d login(s), %d forward(s) to it", h.Name, r[0]-w.at[h.Name][0], r[1]-w.at[h.Name][1])
+		}
+	}
+	return nil
+}
+
+// TestAccInferenceCluster_bastion reaches the hosts only through a bastion (onprem.bastion, SSH
+// ProxyJump): a wrong bastion host key is refused before any host is reached; with the right
+// one the cluster discovers the GPUs behind it, an endpoint is deployed and answers, the ID
+// round-trips the bastion (import), and the destroy goes through it too.
+func TestAccInferenceCluster_bastion(t *testing.T) {
+	t.Parallel()
+	specs := append([]sshlab.HostSpec{{Name: "jump", Bastion: true}}, smallHosts("bas-a", "bas-b")...)
+	lab := acctest.NewOnPremLab(t, specs...)
+	jump, a, b := lab.Host("jump"), lab.Host("bas-a"), lab.Host("bas-b")
+	via := newThroughBastion(t, jump, a, b)
+
+	cluster := func(name, bastion string) string {
+		return fmt.Sprintf(`
+resource "inferstack_inference_cluster" "test" {
+  name   = %q
+  onprem = {
+    hosts = %s
+%s  }
+}
+`, name, lab.HostsHCL(), bastion)
+	}
+
+	// The bastion pinned to bas-a's key: refused at the bastion, naming it; no host is reached.
+	// (The failed create leaves a tainted cluster whose ID holds the wrong key, which the next
+	// refresh would fail on: a test case of its own.)
+	bad := acctest.TestName("badjump")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             resource.ComposeTestCheckFunc(via.untouched, checkClusterDestroyed(bad, a, b)),
+		Steps: []resource.TestStep{{
+			Config: endpointProvider(lab) + cluster(bad, strings.Replace(lab.BastionHCL("jump"), jump.HostKey, a.HostKey, 1)),
+			ExpectError: regexp.MustCompile(`host\s+bas-a:\s+through\s+bastion\s+bastion:[^\n]*\s+host\s+key\s+mismatch:\s+host\s+bastion\s+\(` +
+				regexp.QuoteMeta(jump.Address)),
+		}},
+	})
+	if err := via.mark(nil); err != nil {
+		t.Fatal(err)
+	}
+
+	name := acctest.TestName("bastion")
+	endpoint := acctest.TestName("jumped")
+	endpointAddr := "inferstack_model_endpoint.test"
+	config := endpointProvider(lab) + cluster(name, lab.BastionHCL("jump")) + fmt.Sprintf(`
+resource "inferstack_model_endpoint" "test" {
+  cluster_id = inferstack_inference_cluster.test.id
+  name       = %q
+  model      = { id = "Qwen/Qwen2.5-7B-Instruct" }
+  api_key    = %q
+}
+`, endpoint, endpointAPIKey)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		// The logs first: the checks after it log in directly.
+		CheckDestroy: resource.ComposeTestCheckFunc(
+			via.check,
+			checkClusterDestroyed(name, a, b),
+			checkEndpointDestroyed(lab, endpoint),
+		),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "bas-a", "bas-b")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("bastion"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"address":  knownvalue.StringExact(jump.Address),
+						"port":     knownvalue.Int64Exact(int64(jump.Port)),
+						"user":     knownvalue.StringExact("root"),
+						"host_key": knownvalue.StringExact(jump.HostKey),
+					})),
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("placements").AtSliceIndex(0).AtMapKey("host"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^bas-[ab]$`))),
+				},
+				// The logs first again; mark counts the direct logins of the checks after it.
+				Check: resource.ComposeTestCheckFunc(
+					via.check,
+					checkClusterRecords(name, true, a, b),
+					checkChat(endpointAddr),
+					via.mark,
+				),
+			},
+			{
+				// The ID carries the bastion: an import reaches the hosts through it.
+				ResourceName:      clusterAddr,
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+		},
+	})
+}

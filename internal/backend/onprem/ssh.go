@@ -274,8 +274,20 @@ func (c *Client) dial(ctx context.Context, h Host) (*ssh.Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("through bastion %s: %w", b.Name, err)
 		}
-		raw, err = jump.DialContext(ctx, "tcp", h.addr())
+		// ConnectTimeout bounds the bastion's connecting as it bounds a direct dial.
+		dctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+		defer cancel()
+		raw, err = jump.DialContext(dctx, "tcp", h.addr())
 		if err != nil {
+			var refused *ssh.OpenChannelError
+			if !errors.As(err, &refused) && dctx.Err() == nil {
+				// Not the bastion refusing this host: its connection is gone (restart, network).
+				// Drop it, or every later dial would go through the dead one.
+				c.forgetConn(*b, jump)
+			}
+			if dctx.Err() != nil && ctx.Err() == nil {
+				err = fmt.Errorf("not connected in %s", c.cfg.ConnectTimeout)
+			}
 			return nil, fmt.Errorf("%w: host %s (%s) via bastion %s: %v", ErrUnreachable, h.Name, h.addr(), b.Name, err)
 		}
 	} else {
@@ -285,8 +297,19 @@ func (c *Client) dial(ctx context.Context, h Host) (*ssh.Client, error) {
 			return nil, fmt.Errorf("%w: host %s (%s): %v", ErrUnreachable, h.Name, h.addr(), err)
 		}
 	}
-	_ = raw.SetDeadline(time.Now().Add(c.cfg.ConnectTimeout))
+	var timer *time.Timer
+	if raw.SetDeadline(time.Now().Add(c.cfg.ConnectTimeout)) != nil {
+		// A connection the bastion forwards takes no deadline: close it when the time is up, or
+		// a host that never answers would hold the handshake for ever.
+		timer = time.AfterFunc(c.cfg.ConnectTimeout, func() { _ = raw.Close() })
+	}
 	sc, chans, reqs, err := ssh.NewClientConn(raw, h.addr(), cc)
+	if timer != nil && !timer.Stop() {
+		if err == nil {
+			_ = sc.Close()
+		}
+		err = fmt.Errorf("no answer in %s", c.cfg.ConnectTimeout)
+	}
 	if err != nil {
 		_ = raw.Close()
 		if IsHostKeyMismatch(err) {
@@ -307,6 +330,18 @@ func (c *Client) forget(h Host) {
 		_ = cl.Close()
 		delete(c.conns, key)
 	}
+}
+
+// forgetConn drops cl, a broken connection to h, if it is still the cached one (another dial may
+// have replaced it already).
+func (c *Client) forgetConn(h Host, cl *ssh.Client) {
+	key := h.connKey()
+	c.mu.Lock()
+	if c.conns[key] == cl {
+		delete(c.conns, key)
+	}
+	c.mu.Unlock()
+	_ = cl.Close()
 }
 
 // Run runs script with bash on h (ShimPATH first), feeding stdin, and returns stdout. A non-zero
