@@ -41,11 +41,17 @@
 // apply is idempotent: it writes the spec and the env file, pulls the image when it is missing,
 // stops and deletes replicas the spec no longer has, allocates GPUs and ports, writes each unit
 // and restarts a replica only when its unit or the env file changed (starting one that is not
-// running), then waits until every replica answers GET /health with 200 and lists the served
-// name in GET /v1/models (with the API key), up to the spec's ready timeout. Exit status: 0
-// ready, 1 not ready in time (ExitNotReady), 2 bad usage, spec or secret (ExitUsage), 3 no free
-// GPUs or ports (ExitNoRoom), 4 a prerequisite missing (ExitMissing). Its stdout is one JSON
-// document (Status, GPUReport or Removal); progress goes to stderr.
+// running), then waits until every replica answers GET /health with 200 and lists the served name
+// in GET /v1/models (with the API key), up to the spec's ready timeout. It stops waiting for a
+// replica that crash-loops (vLLM exits at start: out of GPU memory, a bad flag): its unit is
+// failed (a start limit set by hand), or restarted CrashRestarts times during the wait (the units
+// themselves restart without limit, see RestartDelay); the reason names the restarts, the last exit status and
+// vLLM's last error line, and apply returns once no replica it waits for is left. Before each
+// start it makes, apply runs `systemctl reset-failed`, so a unit that hit its start limit starts
+// again. Exit status: 0 ready, 1 not ready in time or crash-looped (ExitNotReady), 2 bad usage,
+// spec or secret (ExitUsage), 3 no free GPUs or ports (ExitNoRoom), 4 a prerequisite missing
+// (ExitMissing). Its stdout is one JSON document (Status, GPUReport or Removal); progress goes to
+// stderr.
 //
 // Everything the script writes lives under ${INFERSTACK_ROOT:-} (empty on real nodes; one root
 // per lab host in tests), and it puts ${INFERSTACK_SHIMS} first on PATH when that is set, so the

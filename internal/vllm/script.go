@@ -15,7 +15,7 @@ var nodeScriptTemplate string
 
 // Exit statuses of the node script.
 const (
-	ExitNotReady = 1 // a replica did not become ready in time, or a step failed
+	ExitNotReady = 1 // a replica did not become ready in time or crash-looped, or a step failed
 	ExitUsage    = 2 // bad usage, spec or secret
 	ExitNoRoom   = 3 // GPUs or ports are taken
 	ExitMissing  = 4 // a prerequisite is missing on the node
@@ -44,6 +44,8 @@ func nodeScript() ([]byte, string, error) {
 			"UnitDir":  UnitDir,
 			"EnvDir":   EnvDir,
 			"SpecDir":  SpecDir,
+			// The node script reports a replica restarted this often while it waits as crash-looping.
+			"CrashRestarts": CrashRestarts,
 			"Ph": map[string]string{
 				"Root":       phRoot,
 				"Runtime":    phRuntime,

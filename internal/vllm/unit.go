@@ -3,6 +3,28 @@ package vllm
 import (
 	"fmt"
 	"strings"
+	"time"
+)
+
+// How systemd restarts a replica that exits, and when it gives up. A vLLM that exits at start
+// (CUDA out of memory, a bad flag, a model it cannot load) exits again at every restart: without
+// a start limit systemd restarts it for ever, and the node script would only report it at the
+// end of its readiness wait.
+//
+// RestartDelay leaves time for the exited container's GPU memory and port to be free (they are
+// as soon as `docker run` returns) and is short, since a replica that crashed while serving is
+// down until it has loaded again.
+//
+// The units have no start limit (StartLimitIntervalSec=0): systemd restarts a replica for as long
+// as it fails, so one that failed for a passing reason (the Hub unreachable during a download, a
+// GPU reset) serves again by itself, as a Kubernetes pod does. An apply does not wait for that:
+// the node script reports a replica as crash-looping once it restarted CrashRestarts times during
+// its readiness wait, or when its unit is failed (a start limit set by hand), and stops waiting
+// for it. With RestartDelay 5 s, a vLLM that fails at start is reported within seconds of its
+// third failure, not at the end of the readiness timeout.
+const (
+	RestartDelay  = 5 * time.Second
+	CrashRestarts = 3
 )
 
 // Unit renders the systemd unit of a replica placed on a node: the container command in the
@@ -34,12 +56,14 @@ func (s Spec) unit(r Replica, p placement) string {
 	} else {
 		w("After=network-online.target")
 	}
+	w("# No start limit: a failing replica is restarted for as long as it fails (the node script")
+	w("# reports one that restarts %d times while an apply waits for it).", CrashRestarts)
 	w("StartLimitIntervalSec=0")
 	w("")
 	w("[Service]")
 	w("Type=simple")
 	w("Restart=%s", s.Restart)
-	w("RestartSec=10")
+	w("RestartSec=%s", systemdSpan(RestartDelay))
 	w("TimeoutStartSec=120")
 	w("TimeoutStopSec=60")
 	w("SyslogIdentifier=%s", name)
@@ -55,6 +79,14 @@ func (s Spec) unit(r Replica, p placement) string {
 	w("[Install]")
 	w("WantedBy=multi-user.target")
 	return b.String()
+}
+
+// systemdSpan renders a whole number of seconds as a systemd time span: "5s", "30min".
+func systemdSpan(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dmin", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%ds", int(d/time.Second))
 }
 
 // systemdCommand renders words as a systemd command line (systemd.service(5), "Command lines").

@@ -72,8 +72,11 @@
 //   - systemctl loads a unit when first used and keeps that definition until daemon-reload,
 //     runs ExecStartPre, ExecStart detached (setsid, output to the unit's journal), Restart=,
 //     ExecStop then SIGTERM to the unit's process group and SIGKILL after TimeoutStopSec, and
-//     enable links from [Install] WantedBy= (a unit without [Install] cannot be enabled).
-//     Not modelled: drop-ins, dependencies and ordering, start limits, User=.
+//     enable links from [Install] WantedBy= (a unit without [Install] cannot be enabled), and
+//     the start limit (StartLimitIntervalSec=, StartLimitBurst=; systemd's defaults 10s and 5):
+//     a unit started once too often in the window is failed (start-limit-hit), not restarted,
+//     and refused starts until reset-failed or the window's end. Not modelled: drop-ins,
+//     dependencies and ordering, StartLimitAction=, User=.
 //
 // # What the shims keep, and where
 //

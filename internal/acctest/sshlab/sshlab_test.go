@@ -516,7 +516,10 @@ systemctl start tf-acc-test-pre; echo "start=$?"; systemctl is-active tf-acc-tes
 	})
 	t.Run("vLLM fails and restarts", func(t *testing.T) {
 		t.Parallel()
+		// No start limit (systemd's default, 5 starts in 10s, could end the loop within the second).
 		out := exec1(t, h, `cat > "$INFERSTACK_ROOT/etc/systemd/system/tf-acc-test-crash.service" <<'EOF'
+[Unit]
+StartLimitIntervalSec=0
 [Service]
 ExecStart=/usr/bin/docker run --rm --name tf-acc-test-crash --gpus all -e INFERSTACK_STANDIN_FAIL=1 vllm/vllm-openai:v0.11.0 org/model --gpu-memory-utilization 0.01
 Restart=on-failure
@@ -531,6 +534,91 @@ systemctl stop tf-acc-test-crash; systemctl is-active tf-acc-test-crash || true`
 		if n, err := strconv.Atoi(lines[0]); err != nil || n < 2 || len(lines) != 3 || lines[2] != "inactive" ||
 			!strings.Contains(lines[1], "torch.OutOfMemoryError: CUDA out of memory") {
 			t.Errorf("restarts, journal, state:\n%s", out)
+		}
+	})
+	t.Run("start limit", func(t *testing.T) {
+		t.Parallel()
+		// A unit that exits at once, restarted after 100ms: the third start within the minute is
+		// the last; the restart after it is refused and the unit is failed (start-limit-hit).
+		// Starts are refused too until reset-failed, which clears the count and NRestarts.
+		out := exec1(t, h, `u=tf-acc-test-limit
+systemctl reset-failed $u 2>/dev/null; rm -f "$INFERSTACK_ROOT/var/log/journal/$u.service.log" # -count=N
+cat > "$INFERSTACK_ROOT/etc/systemd/system/$u.service" <<'EOF'
+[Unit]
+Description=crash loop
+StartLimitIntervalSec=1min
+StartLimitBurst=3
+[Service]
+ExecStart=/bin/sh -c 'echo boom; exit 3'
+Restart=on-failure
+RestartSec=100ms
+EOF
+failed() { for _ in $(seq 100); do systemctl is-failed -q $u && break; sleep 0.1; done; }
+systemctl start $u
+failed
+sleep 0.5
+systemctl show -p ActiveState,SubState,Result,NRestarts,ExecMainStatus,StartLimitBurst,StartLimitIntervalUSec $u
+echo "started=$(journalctl -u $u -o cat | grep -c '^Started crash loop')"
+journalctl -u $u -o cat | tail -n 3
+systemctl start $u 2>&1; echo "start=$?"
+systemctl restart $u 2>/dev/null; echo "restart=$?"
+systemctl show -p ActiveState,Result $u
+systemctl reset-failed $u; echo "reset-failed=$?"
+systemctl show -p ActiveState,Result,NRestarts $u
+systemctl start $u; echo "start=$?"
+failed
+systemctl show -p Result,NRestarts $u
+echo "started=$(journalctl -u $u -o cat | grep -c '^Started crash loop')"`)
+		want := `ActiveState=failed
+SubState=failed
+Result=start-limit-hit
+NRestarts=3
+ExecMainStatus=3
+StartLimitBurst=3
+StartLimitIntervalUSec=1min
+started=3
+tf-acc-test-limit.service: Start request repeated too quickly.
+tf-acc-test-limit.service: Failed with result 'start-limit-hit'.
+Failed to start crash loop.
+Job for tf-acc-test-limit.service failed because the start of the service was attempted too often.
+See "systemctl status tf-acc-test-limit.service" and "journalctl -xeu tf-acc-test-limit.service" for details.
+To force a start use "systemctl reset-failed tf-acc-test-limit.service"
+followed by "systemctl start tf-acc-test-limit.service" again.
+start=1
+restart=1
+ActiveState=failed
+Result=start-limit-hit
+reset-failed=0
+ActiveState=inactive
+Result=success
+NRestarts=0
+start=0
+Result=start-limit-hit
+NRestarts=3
+started=6
+`
+		if out != want {
+			t.Errorf("got:\n%s\nwant:\n%s", out, want)
+		}
+
+		// Once the window has passed, a start goes ahead again without reset-failed (and the two
+		// starts of the new window are all it gets).
+		out = exec1(t, h, `u=tf-acc-test-window
+systemctl reset-failed $u 2>/dev/null; rm -f "$INFERSTACK_ROOT/var/log/journal/$u.service.log" # -count=N
+printf '[Unit]\nDescription=short window\nStartLimitIntervalSec=2s\nStartLimitBurst=2\n[Service]\nExecStart=/bin/false\nRestart=always\nRestartSec=100ms\n' > "$INFERSTACK_ROOT/etc/systemd/system/$u.service"
+failed() { for _ in $(seq 100); do systemctl is-failed -q $u && break; sleep 0.1; done; }
+started() { journalctl -u $u -o cat | grep -c '^Started short window'; }
+systemctl start $u
+failed
+systemctl show -p Result --value $u
+before=$(started)
+sleep 2.2
+systemctl start $u; echo "start=$?"
+failed
+systemctl show -p Result --value $u
+echo "started=$(($(started) - before))"`)
+		if want := "start-limit-hit\nstart=0\nstart-limit-hit\nstarted=2\n"; out != want {
+			t.Errorf("after the window: got:\n%s\nwant:\n%s", out, want)
 		}
 	})
 	t.Run("daemon-reload and templates", func(t *testing.T) {
@@ -739,6 +827,95 @@ docker run -d --name oneoff --gpus all -e INFERSTACK_STANDIN_READY_AFTER=0 -p 83
 	}
 }
 
+// TestBastion runs a lab of its own (it counts logins): a GPU host reached through the bastion
+// (SSH ProxyJump: a direct-tcpip channel, then SSH over it), with both host keys checked.
+func TestBastion(t *testing.T) {
+	t.Parallel()
+	l, err := sshlab.Start(t.TempDir(), sshlab.HostSpec{Name: "jump", Bastion: true}, sshlab.HostSpec{Name: "gpu", GPUs: []sshlab.GPU{l4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	jump, gpu := l.Host("jump"), l.Host("gpu")
+	if !jump.Bastion || gpu.Bastion {
+		t.Fatalf("Bastion: jump %v, gpu %v", jump.Bastion, gpu.Bastion)
+	}
+	if out, code := exitStatus(t, jump, "nvidia-smi -L"); code != 6 || !strings.Contains(out, "No devices were found") {
+		t.Errorf("nvidia-smi on the bastion: exit %d, %q; want 6, no devices", code, out)
+	}
+	if _, err := gpu.Forwards(jump); err == nil {
+		t.Error("Forwards of a host that is not a bastion succeeded")
+	}
+	count := func() (logins, forwards int) {
+		t.Helper()
+		logins, err := gpu.Logins()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if forwards, err = jump.Forwards(gpu); err != nil {
+			t.Fatal(err)
+		}
+		return logins, forwards
+	}
+	// Start logged in once to check the host, and nothing went through the bastion yet.
+	if logins, forwards := count(); logins != 1 || forwards != 0 {
+		t.Fatalf("after Start: %d logins on gpu, %d forwards to it; want 1 and 0", logins, forwards)
+	}
+
+	jc, err := jump.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jc.Close()
+	addr := net.JoinHostPort(gpu.Address, strconv.Itoa(gpu.Port))
+	conn, err := jc.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("the bastion does not forward to gpu: %v", err)
+	}
+	cfg, err := gpu.ClientConfig() // the lab's known_hosts: gpu's own key, checked over the tunnel
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := ssh.NewClient(sc, chans, reqs)
+	defer gc.Close()
+	s, err := gc.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if out, err := s.Output(sshlab.ShimPATH + "; hostname; nvidia-smi -L | wc -l"); err != nil || string(out) != "gpu\n1\n" {
+		t.Fatalf("through the bastion: %q, %v", out, err)
+	}
+	if logins, forwards := count(); logins != 2 || forwards != 1 {
+		t.Errorf("after one session through the bastion: %d logins on gpu, %d forwards to it; want 2 and 1", logins, forwards)
+	}
+
+	// The bastion's key for gpu's address: refused over the tunnel too, before any login.
+	conn, err = jc.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wrong := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(wrong, []byte(knownhosts.Normalize(addr)+" "+jump.HostKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HostKeyCallback, err = knownhosts.New(wrong); err != nil {
+		t.Fatal(err)
+	}
+	var keyErr *knownhosts.KeyError
+	if _, _, _, err := ssh.NewClientConn(conn, addr, cfg); !errors.As(err, &keyErr) {
+		t.Fatalf("gpu with the bastion's key: err = %v, want a knownhosts.KeyError", err)
+	}
+	if logins, forwards := count(); logins != 2 || forwards != 2 {
+		t.Errorf("after a refused key: %d logins on gpu, %d forwards to it; want 2 and 2", logins, forwards)
+	}
+}
+
 func TestStartErrors(t *testing.T) {
 	t.Parallel()
 	if _, err := sshlab.Start(t.TempDir()); err == nil {
@@ -749,6 +926,9 @@ func TestStartErrors(t *testing.T) {
 	}
 	if _, err := sshlab.Start(t.TempDir(), sshlab.HostSpec{Name: "bad name"}); err == nil {
 		t.Error("Start with a bad name succeeded")
+	}
+	if _, err := sshlab.Start(t.TempDir(), sshlab.HostSpec{Name: "jump", Bastion: true, GPUs: []sshlab.GPU{l4}}); err == nil {
+		t.Error("Start with a bastion that has GPUs succeeded")
 	}
 }
 
