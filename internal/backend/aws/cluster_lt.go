@@ -35,6 +35,9 @@ const (
 	TagOnDemandBase   = "inferstack:on-demand-base"
 	TagSpotPercentage = "inferstack:spot-percentage"
 	TagMaxNodes       = "inferstack:max-nodes"
+	// TagCapacityReservation holds the On-Demand Capacity Reservation the endpoints' groups
+	// target (on the group, where only on-demand nodes use it); absent without one.
+	TagCapacityReservation = "inferstack:capacity-reservation"
 )
 
 // imdsHopLimit lets a container on a node (one network hop more than the host) reach IMDSv2.
@@ -70,7 +73,7 @@ func baseTemplate(spec ClusterSpec, pf *Preflight, sgID, profileARN string, tags
 		SecurityGroupIDs: []string{sgID}, RootDevice: pf.RootDeviceName, RootGiB: spec.RootVolumeGiB,
 		RootType: string(ec2types.VolumeTypeGp3), RootEncrypted: true,
 		HTTPTokens: string(ec2types.LaunchTemplateHttpTokensStateRequired), HopLimit: imdsHopLimit, Monitoring: true,
-		CapacityReservationID: spec.Capacity.CapacityReservationID, Tags: nodeTags(tags),
+		Tags: nodeTags(tags),
 	}
 }
 
@@ -183,6 +186,9 @@ func settingsTags(spec ClusterSpec, pf *Preflight) map[string]string {
 	out[TagOnDemandBase] = strconv.FormatInt(spec.Capacity.OnDemandBase, 10)
 	out[TagSpotPercentage] = strconv.FormatInt(spec.Capacity.SpotPercentage, 10)
 	out[TagMaxNodes] = strconv.FormatInt(pf.MaxNodes, 10)
+	if id := spec.Capacity.CapacityReservationID; id != "" {
+		out[TagCapacityReservation] = id
+	}
 	return out
 }
 
@@ -234,6 +240,7 @@ func readSettings(c *Cluster, tags map[string]string) {
 	c.Capacity.OnDemandBase, _ = strconv.ParseInt(tags[TagOnDemandBase], 10, 64)
 	c.Capacity.SpotPercentage, _ = strconv.ParseInt(tags[TagSpotPercentage], 10, 64)
 	c.MaxNodes, _ = strconv.ParseInt(tags[TagMaxNodes], 10, 64)
+	c.Capacity.CapacityReservationID = tags[TagCapacityReservation]
 }
 
 // launchTemplate is a launch template with its tags.
@@ -386,7 +393,6 @@ func readClusterTemplate(ctx context.Context, client *ec2.Client, l *launchTempl
 	t := readNodeTemplate(v.LaunchTemplateData)
 	c.LaunchTemplateID, c.LaunchTemplateVersion = l.id(), aws.ToInt64(v.VersionNumber)
 	c.InstanceType, c.ImageID, c.RootVolumeGiB = t.InstanceType, t.ImageID, t.RootGiB
-	c.Capacity.CapacityReservationID = t.CapacityReservationID
 	readSettings(c, l.tags)
 	return nil
 }

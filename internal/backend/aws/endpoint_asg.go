@@ -43,6 +43,31 @@ func (w groupSpec) policy() *astypes.MixedInstancesPolicy {
 	}
 }
 
+// reservation is the group's Capacity Reservation specification: the cluster's reservation, used
+// first by the on-demand nodes (spot nodes cannot use one), else on-demand capacity. nil without
+// a reservation. It sits on the group, not the launch template: a template that targets a
+// reservation would send the spot share of a mixed group there too.
+func (w groupSpec) reservation() *astypes.CapacityReservationSpecification {
+	if w.capacity.CapacityReservationID == "" {
+		return nil
+	}
+	return &astypes.CapacityReservationSpecification{
+		CapacityReservationPreference: astypes.CapacityReservationPreferenceCapacityReservationsFirst,
+		CapacityReservationTarget:     &astypes.CapacityReservationTarget{CapacityReservationIds: []string{w.capacity.CapacityReservationID}},
+	}
+}
+
+// reservationMatches reports whether g targets w's reservation (or w wants none).
+func (w groupSpec) reservationMatches(g astypes.AutoScalingGroup) bool {
+	want := w.reservation()
+	if want == nil {
+		return true
+	}
+	have := g.CapacityReservationSpecification
+	return have != nil && have.CapacityReservationPreference == want.CapacityReservationPreference &&
+		have.CapacityReservationTarget != nil && slices.Equal(have.CapacityReservationTarget.CapacityReservationIds, want.CapacityReservationTarget.CapacityReservationIds)
+}
+
 // matches reports whether g already is what w says (tags and target groups aside).
 func (w groupSpec) matches(g astypes.AutoScalingGroup) bool {
 	id, version := launchSpec(g)
@@ -59,7 +84,7 @@ func (w groupSpec) matches(g astypes.AutoScalingGroup) bool {
 		aws.ToString(d.SpotAllocationStrategy) == *want.SpotAllocationStrategy &&
 		aws.ToInt32(g.MinSize) == w.min && aws.ToInt32(g.MaxSize) == w.max && aws.ToInt32(g.DesiredCapacity) == w.desired &&
 		slices.Equal(have, slices.Sorted(slices.Values(w.subnets))) &&
-		aws.ToString(g.HealthCheckType) == "ELB" && aws.ToInt32(g.HealthCheckGracePeriod) == w.grace
+		aws.ToString(g.HealthCheckType) == "ELB" && aws.ToInt32(g.HealthCheckGracePeriod) == w.grace && w.reservationMatches(g)
 }
 
 // launchSpec is the launch template id and version the group launches.
@@ -144,6 +169,7 @@ func ensureGroup(ctx context.Context, client *autoscaling.Client, w groupSpec) (
 			MinSize: aws.Int32(w.min), MaxSize: aws.Int32(w.max), DesiredCapacity: aws.Int32(w.desired),
 			VPCZoneIdentifier: aws.String(strings.Join(w.subnets, ",")),
 			HealthCheckType:   aws.String("ELB"), HealthCheckGracePeriod: aws.Int32(w.grace),
+			CapacityReservationSpecification: w.reservation(),
 		}); err != nil {
 			return nil, fmt.Errorf("updating Auto Scaling group %s: %w", w.name, err)
 		}
@@ -165,8 +191,9 @@ func createGroup(ctx context.Context, client *autoscaling.Client, w groupSpec) (
 		MinSize: aws.Int32(w.min), MaxSize: aws.Int32(w.max), DesiredCapacity: aws.Int32(w.desired),
 		VPCZoneIdentifier: aws.String(strings.Join(w.subnets, ",")),
 		HealthCheckType:   aws.String("ELB"), HealthCheckGracePeriod: aws.Int32(w.grace),
-		TargetGroupARNs: []string{w.targetGroupARN},
-		Tags:            groupTags(w.name, w.tags),
+		TargetGroupARNs:                  []string{w.targetGroupARN},
+		Tags:                             groupTags(w.name, w.tags),
+		CapacityReservationSpecification: w.reservation(),
 	})
 	switch {
 	case err == nil:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
@@ -43,8 +44,14 @@ func TestNodeTemplateRoundTrip(t *testing.T) {
 	if ebs := d.BlockDeviceMappings[0].Ebs; ebs.VolumeType != "gp3" || !*ebs.Encrypted || *ebs.VolumeSize != 200 || *d.BlockDeviceMappings[0].DeviceName != "/dev/sda1" {
 		t.Errorf("root volume %+v: want an encrypted 200 GiB gp3 on /dev/sda1", *ebs)
 	}
-	if len(d.TagSpecifications) != 3 || d.CapacityReservationSpecification == nil || d.UserData != nil {
-		t.Errorf("tag specifications %d, reservation %v, user data %v: want 3, cr-1, none", len(d.TagSpecifications), d.CapacityReservationSpecification, d.UserData)
+	// The reservation is the groups' (on-demand nodes only), never the template's.
+	if len(d.TagSpecifications) != 3 || d.CapacityReservationSpecification != nil || d.UserData != nil {
+		t.Errorf("tag specifications %d, reservation %v, user data %v: want 3, none, none", len(d.TagSpecifications), d.CapacityReservationSpecification, d.UserData)
+	}
+	var c Cluster
+	readSettings(&c, settingsTags(spec, pf))
+	if c.Capacity.CapacityReservationID != "cr-1" {
+		t.Errorf("settings tags carry reservation %q, want cr-1", c.Capacity.CapacityReservationID)
 	}
 	got := readNodeTemplate(asResponse(t, d))
 	if !got.equal(want) {
@@ -243,5 +250,26 @@ func TestDistribution(t *testing.T) {
 	d := distribution(Capacity{OnDemandBase: 1, SpotPercentage: 70})
 	if *d.OnDemandBaseCapacity != 1 || *d.OnDemandPercentageAboveBaseCapacity != 30 || *d.SpotAllocationStrategy != "price-capacity-optimized" {
 		t.Errorf("distribution = %+v", d)
+	}
+}
+
+// TestGroupReservation: a cluster's capacity reservation goes on the endpoint's group, preferred
+// by its on-demand nodes, and a group without it does not match.
+func TestGroupReservation(t *testing.T) {
+	t.Parallel()
+	w := groupSpec{capacity: Capacity{OnDemandBase: 1, SpotPercentage: 50, CapacityReservationID: "cr-0abc"}}
+	r := w.reservation()
+	if r == nil || r.CapacityReservationPreference != astypes.CapacityReservationPreferenceCapacityReservationsFirst ||
+		fmt.Sprint(r.CapacityReservationTarget.CapacityReservationIds) != "[cr-0abc]" {
+		t.Fatalf("reservation %+v: want capacity-reservations-first targeting cr-0abc", r)
+	}
+	if w.reservationMatches(astypes.AutoScalingGroup{}) {
+		t.Error("a group without the reservation matches")
+	}
+	if !w.reservationMatches(astypes.AutoScalingGroup{CapacityReservationSpecification: r}) {
+		t.Error("a group with the reservation does not match")
+	}
+	if none := (groupSpec{}); none.reservation() != nil || !none.reservationMatches(astypes.AutoScalingGroup{}) {
+		t.Error("without a reservation: want none, and any group matching")
 	}
 }
