@@ -5,6 +5,7 @@ package backend
 
 import (
 	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
+	"strings"
 
 	"context"
 	"errors"
@@ -50,3 +51,18 @@ func (e *InputError) Error() string { return e.Attribute + ": " + e.Message }
 
 // InputErrors returns every *InputError in err, which may join several (errors.Join) or wrap one.
 func InputErrors(err error) []*InputError { return errs.All[*InputError](err) }
+
+// EndpointIDSeparator separates the cluster ID from the endpoint name in an endpoint's ID; it
+// occurs in no cluster ID (on-prem: base64url; AWS: region and name) and in no endpoint name.
+const EndpointIDSeparator = ","
+
+// EndpointID is an inferstack_model_endpoint's ID on every backend (also its import ID):
+// "<cluster_id>,<name>". The cluster ID says where the endpoint runs, so a route given only the
+// endpoint's ID can find it.
+func EndpointID(clusterID, name string) string { return clusterID + EndpointIDSeparator + name }
+
+// SplitEndpointID splits an ID made by EndpointID; ok is false when it is not one.
+func SplitEndpointID(id string) (clusterID, name string, ok bool) {
+	clusterID, name, ok = strings.Cut(id, EndpointIDSeparator)
+	return clusterID, name, ok && clusterID != "" && name != ""
+}

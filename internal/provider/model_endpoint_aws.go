@@ -84,14 +84,6 @@ func isAWSCluster(clusterID types.String) bool {
 	return !clusterID.IsUnknown() && !clusterID.IsNull() && awsbackend.IsClusterID(clusterID.ValueString())
 }
 
-// endpointID is the endpoint's ID on either backend: "<cluster_id>,<name>".
-func endpointID(clusterID, name string) string {
-	if awsbackend.IsClusterID(clusterID) {
-		return awsbackend.EndpointID(clusterID, name)
-	}
-	return onprem.EndpointID(clusterID, name)
-}
-
 func (r *modelEndpointResource) awsBackend() (*awsbackend.Backend, error) {
 	if r.data == nil || r.data.AWS == nil {
 		return nil, errors.New("the provider is not configured")

@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
@@ -53,7 +54,7 @@ const (
 	modelEndpointReadyMargin = 5 * time.Second
 )
 
-var endpointNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+var endpointNameRE = vllm.EndpointNamePattern
 
 func newModelEndpointResource() resource.Resource { return &modelEndpointResource{} }
 
@@ -446,7 +447,7 @@ func plannedEndpointID(plan modelEndpointResourceModel, state *modelEndpointReso
 	if state == nil || state.ID.IsNull() || plan.ClusterID.IsUnknown() || plan.Name.IsUnknown() {
 		return types.StringUnknown()
 	}
-	want := endpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
+	want := backend.EndpointID(plan.ClusterID.ValueString(), plan.Name.ValueString())
 	changed := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
 		!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine) ||
 		!plan.ServedModelName.Equal(state.ServedModelName) || !plan.APIKey.Equal(state.APIKey) ||
@@ -539,7 +540,7 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	// The ID first: a failed wait leaves a tainted resource, never an orphan.
-	plan.ID = types.StringValue(onprem.EndpointID(plan.ClusterID.ValueString(), name))
+	plan.ID = types.StringValue(backend.EndpointID(plan.ClusterID.ValueString(), name))
 	plan.URLs = types.ListValueMust(types.StringType, []attr.Value{})
 	plan.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, []attr.Value{})
 	plan.Status = types.StringValue("creating")
@@ -618,7 +619,7 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 		slices.SortFunc(found.Placements, func(a, b onprem.Placement) int { return a.Replica - b.Replica })
 	}
 	// Also brings an ID of the older form "<cluster name>/<name>" to the current one.
-	state.ID = types.StringValue(onprem.EndpointID(state.ClusterID.ValueString(), name))
+	state.ID = types.StringValue(backend.EndpointID(state.ClusterID.ValueString(), name))
 	flattenPlacements(&state, found.Placements, true)
 	if len(found.Unreachable) > 0 {
 		state.Status = types.StringValue("unknown")
@@ -650,7 +651,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if !ok {
 		return
 	}
-	plan.ID = types.StringValue(onprem.EndpointID(plan.ClusterID.ValueString(), name))
+	plan.ID = types.StringValue(backend.EndpointID(plan.ClusterID.ValueString(), name))
 	placements, err := client.DeployEndpoint(ctx, cfg)
 	if err != nil && len(placements) == 0 {
 		// Nothing new is known: keep what state said.

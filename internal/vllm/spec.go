@@ -242,10 +242,13 @@ const (
 	AttrReadyTimeout         = "timeouts.create"
 )
 
+// EndpointNamePattern is what an endpoint's name must match on every backend: it names units,
+// containers and files on a node, and AWS objects.
+var EndpointNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
 var (
-	endpointRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
-	repoIDRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	shaRE      = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	repoIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	shaRE    = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	// nameRE is a served or adapter name: what clients send as "model".
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 	envRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -324,7 +327,7 @@ func (s Spec) Validate() error {
 		return err
 	}
 
-	if !endpointRE.MatchString(s.Endpoint) {
+	if !EndpointNamePattern.MatchString(s.Endpoint) {
 		bad(AttrEndpoint, "%q must be 1 to 40 lower-case letters, digits and dashes, starting and ending with a letter or digit", s.Endpoint)
 	}
 	if !repoIDRE.MatchString(s.Model.ID) {

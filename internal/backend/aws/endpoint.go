@@ -52,13 +52,6 @@ const (
 	DefaultMinHealthyPercentage = 50
 )
 
-// EndpointIDSeparator separates the cluster ID from the endpoint name in an endpoint ID (as the
-// on-prem backend's); it occurs in neither.
-const EndpointIDSeparator = ","
-
-// EndpointNamePattern is what an endpoint name must match (vLLM's endpoint names on a node).
-var EndpointNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
-
 // EndpointSpec is what an inferstack_model_endpoint on an AWS cluster says. It is SDK-free.
 type EndpointSpec struct {
 	Region  string // "" = the provider's region
@@ -112,14 +105,15 @@ type Endpoint struct {
 }
 
 // EndpointID is an endpoint's ID: "<cluster ID>,<name>".
-func EndpointID(clusterID, name string) string { return clusterID + EndpointIDSeparator + name }
+func EndpointID(clusterID, name string) string { return backend.EndpointID(clusterID, name) }
 
 // ParseEndpointID splits an ID from EndpointID; the cluster part may take any form
 // ParseClusterID accepts (region "" = the provider's).
 func ParseEndpointID(id string) (region, cluster, name string, err error) {
-	clusterID, name, ok := strings.Cut(id, EndpointIDSeparator)
-	if !ok || !EndpointNamePattern.MatchString(name) {
-		return "", "", "", fmt.Errorf("%q is not the ID of a model endpoint on AWS: want <cluster ID>%s<name>, e.g. aws/us-east-1/llm-prod%sllama", id, EndpointIDSeparator, EndpointIDSeparator)
+	clusterID, name, ok := backend.SplitEndpointID(id)
+	if !ok || !vllm.EndpointNamePattern.MatchString(name) {
+		return "", "", "", fmt.Errorf("%q is not the ID of a model endpoint on AWS: want <cluster ID>%s<name>, e.g. aws/us-east-1/llm-prod%sllama",
+			id, backend.EndpointIDSeparator, backend.EndpointIDSeparator)
 	}
 	region, cluster, err = ParseClusterID(clusterID)
 	if err != nil {
@@ -191,7 +185,7 @@ func checkEndpointSpec(s EndpointSpec) error {
 	bad := func(attr, format string, args ...any) {
 		errs = append(errs, &backend.InputError{Attribute: attr, Message: fmt.Sprintf(format, args...)})
 	}
-	if !EndpointNamePattern.MatchString(s.Name) {
+	if !vllm.EndpointNamePattern.MatchString(s.Name) {
 		bad("name", "%q is not a valid endpoint name: use 1-40 lower-case letters, digits and hyphens, starting and ending with a letter or digit", s.Name)
 	}
 	if !ClusterNamePattern.MatchString(s.Cluster) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 )
 
 // ClusterRef is everything, but the SSH credential, needed to reach an on-prem cluster's hosts.
@@ -113,21 +115,16 @@ func fromRefHost(r refHost) Host {
 	return Host{Name: r.Name, Address: r.Address, Port: r.Port, User: r.User, HostKey: r.HostKey, Labels: r.Labels}
 }
 
-// EndpointIDSeparator separates the cluster ID from the endpoint name in an endpoint ID; it occurs
-// neither in a cluster ID (base64url) nor in an endpoint name.
-const EndpointIDSeparator = ","
-
-// EndpointID is an endpoint's Terraform ID (also its import ID): "<cluster_id>,<name>". Like the
-// cluster ID it describes where the endpoint runs, so a route given only the endpoint's ID can
-// reach its hosts.
-func EndpointID(clusterID, name string) string { return clusterID + EndpointIDSeparator + name }
+// EndpointID is an endpoint's Terraform ID (backend.EndpointID). Like the cluster ID it describes
+// where the endpoint runs, so a route given only the endpoint's ID can reach its hosts.
+func EndpointID(clusterID, name string) string { return backend.EndpointID(clusterID, name) }
 
 // ParseEndpointID splits an ID made by EndpointID and decodes its cluster part.
 func ParseEndpointID(id string) (ref ClusterRef, clusterID, name string, err error) {
-	clusterID, name, ok := strings.Cut(id, EndpointIDSeparator)
-	if !ok || name == "" {
+	clusterID, name, ok := backend.SplitEndpointID(id)
+	if !ok {
 		return ClusterRef{}, "", "", fmt.Errorf("%q is not the id of an inferstack_model_endpoint (<cluster_id>%s<name>, "+
-			"e.g. onprem/lab/eyJ...%sqwen-7b): use inferstack_model_endpoint.<name>.id", id, EndpointIDSeparator, EndpointIDSeparator)
+			"e.g. onprem/lab/eyJ...%sqwen-7b): use inferstack_model_endpoint.<name>.id", id, backend.EndpointIDSeparator, backend.EndpointIDSeparator)
 	}
 	ref, err = DecodeClusterID(clusterID)
 	if err != nil {
