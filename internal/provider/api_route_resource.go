@@ -31,7 +31,6 @@ import (
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
-	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
 var (
@@ -910,13 +909,9 @@ func (r *apiRouteResource) findAWSEndpointTarget(ctx context.Context, id string)
 	if err != nil {
 		return nil, name, err
 	}
-	specJSON, err := vllm.SpecFromCloudInit(e.UserData, name)
+	applied, err := e.AppliedSpec()
 	if err != nil {
 		return nil, name, err
-	}
-	applied, err := onprem.ParseSpecJSON(specJSON)
-	if err != nil {
-		return nil, name, fmt.Errorf("reading the spec of model endpoint %s from its user data: %w", name, err)
 	}
 	key, err := b.APIKey(ctx, region, cluster, name)
 	if err != nil {

@@ -20,8 +20,6 @@ import (
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
-	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
-	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
 // inferstack_model_endpoint on an AWS cluster: one vLLM replica per instance of the endpoint's
@@ -291,14 +289,9 @@ func (r *modelEndpointResource) importAWS(ctx context.Context, req resource.Impo
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	specJSON, err := vllm.SpecFromCloudInit(e.UserData, name)
+	applied, err := e.AppliedSpec()
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	applied, err := onprem.ParseSpecJSON(specJSON)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, "reading the endpoint's spec from its user data: "+err.Error())
 		return
 	}
 	m := importedModel(applied)

@@ -973,7 +973,7 @@ func expandPlacement(ctx context.Context, p modelEndpointPlacementModel) onprem.
 
 // importedModel is the state an import starts from: the settings from the applied spec; the
 // API key stays unset; Read fills in the placements.
-func importedModel(s onprem.AppliedSpec) modelEndpointResourceModel {
+func importedModel(s vllm.AppliedSpec) modelEndpointResourceModel {
 	intOrNull := func(v int) types.Int64 {
 		if v == 0 {
 			return types.Int64Null()

@@ -352,3 +352,17 @@ func errNotEndpoints(kind, name, cluster, endpoint string) error {
 	return fmt.Errorf("%s %s exists but is not tagged %s=%s and %s=%s, so it is not this endpoint's: delete or rename it, or tag it to adopt it",
 		kind, name, TagCluster, cluster, TagEndpoint, endpoint)
 }
+
+// AppliedSpec is the endpoint's settings as its nodes get them: the spec in its launch template's
+// user data (for import, and for the served model name a gateway route calls).
+func (e *Endpoint) AppliedSpec() (vllm.AppliedSpec, error) {
+	b, err := vllm.SpecFromCloudInit(e.UserData, e.Name)
+	if err != nil {
+		return vllm.AppliedSpec{}, err
+	}
+	s, err := vllm.ParseSpecJSON(b)
+	if err != nil {
+		return vllm.AppliedSpec{}, fmt.Errorf("reading the spec of model endpoint %s from its user data: %w", e.Name, err)
+	}
+	return s, nil
+}
