@@ -107,8 +107,12 @@ func parseServeArgs(out *AppliedSpec, args []string) {
 			val = args[i+1]
 		}
 		switch a {
-		case "--revision", "--served-model-name", "--port", "--lora-modules":
+		case "--revision", "--served-model-name", "--port":
 			i++
+		case "--lora-modules": // NAME=SOURCE, one word per adapter
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+			}
 		case "--enable-lora":
 		case "--tensor-parallel-size":
 			out.TensorParallelSize = atoi(val)

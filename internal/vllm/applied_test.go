@@ -10,7 +10,6 @@ import (
 func TestParseSpecJSONRoundTrip(t *testing.T) {
 	t.Parallel()
 	spec := fullSpec()
-	spec.LoRAAdapters = spec.LoRAAdapters[:1]
 	b, err := NodeBundle(spec)
 	if err != nil {
 		t.Fatal(err)
