@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -333,7 +334,7 @@ func (b *Backend) checkNoEndpoints(ctx context.Context, region, name string) err
 	}
 	if len(groups) > 0 {
 		return fmt.Errorf("cluster %s still runs endpoint(s) %s: destroy them first (Terraform orders that itself when "+
-			"they reference the cluster's id); nothing of the cluster was deleted", name, strings.Join(sortedKeys(groupMaxima(groups)), ", "))
+			"they reference the cluster's id); nothing of the cluster was deleted", name, strings.Join(groupEndpoints(groups), ", "))
 	}
 	return nil
 }
@@ -359,11 +360,12 @@ func endpointGroups(ctx context.Context, asc *autoscaling.Client, cluster string
 	return groups, nil
 }
 
-// groupMaxima maps each endpoint of groups to its group's maximum size.
-func groupMaxima(groups []astypes.AutoScalingGroup) map[string]string {
-	out := map[string]string{}
+// groupEndpoints names the endpoints of groups, sorted.
+func groupEndpoints(groups []astypes.AutoScalingGroup) []string {
+	var out []string
 	for _, g := range groups {
-		out[groupTagMap(g.Tags)[TagEndpoint]] = fmt.Sprint(aws.ToInt32(g.MaxSize))
+		out = append(out, groupTagMap(g.Tags)[TagEndpoint])
 	}
+	slices.Sort(out)
 	return out
 }
