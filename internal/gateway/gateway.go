@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/wait"
 )
 
 // Gateway manages deployments and fallbacks in an LLM gateway. Implementations retry throttling
@@ -179,24 +181,31 @@ func DeleteRoute(ctx context.Context, g Gateway, r Route) error {
 // the others at their next database poll. Not-found answers are waited out until ctx ends (then
 // the last error is returned); any other error ends the wait at once.
 func WaitRoute(ctx context.Context, g Gateway, id string, interval time.Duration) (*Route, error) {
-	var last error
-	for {
-		r, err := ReadRoute(ctx, g, id)
+	var r *Route
+	err := wait.Until(ctx, interval, "route "+id+" to be served", func(ctx context.Context) (bool, error, error) {
+		got, err := ReadRoute(ctx, g, id)
 		switch {
 		case err == nil:
-			return r, nil
-		case ctx.Err() != nil && last != nil:
-			return nil, fmt.Errorf("waiting for route %s to be served: %w (last: %w)", id, ctx.Err(), last)
-		case !IsNotFound(err):
-			return nil, err
+			r = got
+			return true, nil, nil
+		case IsNotFound(err):
+			return false, err, nil
 		}
-		last = err
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("waiting for route %s to be served: %w (last: %w)", id, ctx.Err(), last)
-		case <-t.C:
+		return false, nil, err
+	})
+	return r, err
+}
+
+// WaitRouteGone waits until the gateway no longer serves route id, polling every interval.
+func WaitRouteGone(ctx context.Context, g Gateway, id string, interval time.Duration) error {
+	return wait.Until(ctx, interval, "route "+id+" to be withdrawn", func(ctx context.Context) (bool, error, error) {
+		_, err := ReadRoute(ctx, g, id)
+		switch {
+		case IsNotFound(err):
+			return true, nil, nil
+		case err == nil:
+			return false, errors.New("the gateway still serves it"), nil
 		}
-	}
+		return false, nil, err
+	})
 }

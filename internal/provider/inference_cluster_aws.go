@@ -2,15 +2,9 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"maps"
 	"regexp"
 	"slices"
-	"strings"
-	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
@@ -18,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
@@ -27,18 +20,29 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 )
 
-// The aws block of inferstack_inference_cluster: its schema, its model, and the CRUD steps the
-// resource runs when the block is set. The AWS objects are made by the backend
-// (internal/backend/aws), which finds them again by name and tag, so every step here is safe to
-// retry: an interrupted create leaves a tainted cluster whose next create adopts what exists.
+// awsAdapter is the AWS backend's part of the provider: the aws block of
+// inferstack_inference_cluster (its settings and, computed, what the cluster made and what the
+// preflight found) and the aws block of inferstack_model_endpoint (model_endpoint_aws.go). The
+// AWS objects are made by the backend (internal/backend/aws), which finds them again by name and
+// tag, so every step is safe to retry.
+type awsAdapter struct{}
 
-const defaultClusterTimeout = 20 * time.Minute
+var _ BackendAdapter = awsAdapter{}
+
+func (awsAdapter) Name() string { return awsbackend.Name }
+
+func (awsAdapter) ClusterBlock() schema.SingleNestedAttribute {
+	s := clusterAWSAttribute()
+	for k, v := range clusterAWSComputed() {
+		s.Attributes[k] = v
+	}
+	return s
+}
 
 func clusterAWSAttribute() schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
@@ -153,16 +157,17 @@ func clusterAWSAttribute() schema.SingleNestedAttribute {
 	}
 }
 
-// clusterAWSComputed are the top-level attributes only an AWS cluster has; null on other backends.
+// clusterAWSComputed are the aws block's computed attributes: what the cluster made on AWS and
+// what the preflight found.
 func clusterAWSComputed() map[string]schema.Attribute {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	str := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, MarkdownDescription: desc + " AWS only.", PlanModifiers: keep}
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc + " ", PlanModifiers: keep}
 	}
 	quota := func(desc string) schema.SingleNestedAttribute {
 		return schema.SingleNestedAttribute{
 			Computed:            true,
-			MarkdownDescription: desc + " AWS only.",
+			MarkdownDescription: desc + " ",
 			Attributes: map[string]schema.Attribute{
 				"code":         schema.StringAttribute{Computed: true, MarkdownDescription: "Service Quotas code, e.g. `L-DB2E81BA`."},
 				"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "The quota's name."},
@@ -181,10 +186,10 @@ func clusterAWSComputed() map[string]schema.Attribute {
 		"load_balancer_dns":    str("The load balancer's DNS name; endpoints' URLs are `http://<it>:<port>/v1`."),
 		"launch_template_id":   str("The base launch template endpoints copy."),
 		"image_id": schema.StringAttribute{Computed: true, MarkdownDescription: "The AMI the nodes boot, resolved " +
-			"from `aws.ami` when the block last changed. AWS only."},
+			"from `aws.ami` when the block last changed. "},
 		"gpu": schema.SingleNestedAttribute{
 			Computed:            true,
-			MarkdownDescription: "The GPUs of one node of `aws.instance_type`, from `DescribeInstanceTypes`. AWS only.",
+			MarkdownDescription: "The GPUs of one node of `aws.instance_type`, from `DescribeInstanceTypes`. ",
 			Attributes: map[string]schema.Attribute{
 				"model":      schema.StringAttribute{Computed: true, MarkdownDescription: "GPU model, e.g. `L40S`."},
 				"count":      schema.Int64Attribute{Computed: true, MarkdownDescription: "GPUs per node."},
@@ -206,6 +211,18 @@ type clusterAWSModel struct {
 	AllowedCIDRs  types.List   `tfsdk:"allowed_cidrs"`
 	ServingPorts  types.List   `tfsdk:"serving_ports"`
 	MaxNodes      types.Int64  `tfsdk:"max_nodes"`
+
+	VPCID              types.String `tfsdk:"vpc_id"`
+	SecurityGroupID    types.String `tfsdk:"security_group_id"`
+	RoleARN            types.String `tfsdk:"role_arn"`
+	InstanceProfileARN types.String `tfsdk:"instance_profile_arn"`
+	LoadBalancerARN    types.String `tfsdk:"load_balancer_arn"`
+	LoadBalancerDNS    types.String `tfsdk:"load_balancer_dns"`
+	LaunchTemplateID   types.String `tfsdk:"launch_template_id"`
+	ImageID            types.String `tfsdk:"image_id"`
+	GPU                types.Object `tfsdk:"gpu"`
+	Quota              types.Object `tfsdk:"quota"`
+	SpotQuota          types.Object `tfsdk:"spot_quota"`
 }
 
 type clusterAMIModel struct {
@@ -228,45 +245,36 @@ var (
 		"root_volume_gib": types.Int64Type, "capacity": types.ObjectType{AttrTypes: clusterCapacityAttrTypes},
 		"allowed_cidrs": types.ListType{ElemType: types.StringType}, "serving_ports": types.ListType{ElemType: types.Int64Type},
 		"max_nodes": types.Int64Type,
+		"vpc_id":    types.StringType, "security_group_id": types.StringType, "role_arn": types.StringType,
+		"instance_profile_arn": types.StringType, "load_balancer_arn": types.StringType, "load_balancer_dns": types.StringType,
+		"launch_template_id": types.StringType, "image_id": types.StringType,
+		"gpu": types.ObjectType{AttrTypes: clusterGPUSummaryAttrTypes}, "quota": types.ObjectType{AttrTypes: clusterQuotaAttrTypes},
+		"spot_quota": types.ObjectType{AttrTypes: clusterQuotaAttrTypes},
 	}
 	clusterGPUSummaryAttrTypes = map[string]attr.Type{"model": types.StringType, "count": types.Int64Type, "memory_mib": types.Int64Type}
 	clusterQuotaAttrTypes      = map[string]attr.Type{"code": types.StringType, "name": types.StringType, "value": types.Float64Type, "needed_vcpus": types.Int64Type, "checked": types.BoolType}
 )
 
-// setAWSComputedNull sets the AWS-only attributes to null (an on-prem cluster).
-func (m *inferenceClusterResourceModel) setAWSComputedNull() {
-	for _, s := range []*types.String{&m.VPCID, &m.SecurityGroupID, &m.RoleARN, &m.InstanceProfileARN, &m.LoadBalancerARN,
-		&m.LoadBalancerDNS, &m.LaunchTemplateID, &m.ImageID} {
-		*s = types.StringNull()
-	}
-	m.GPU = types.ObjectNull(clusterGPUSummaryAttrTypes)
-	m.Quota = types.ObjectNull(clusterQuotaAttrTypes)
-	m.SpotQuota = types.ObjectNull(clusterQuotaAttrTypes)
-}
-
-// setOnPremComputedNull sets the on-prem-only attributes to null (an AWS cluster).
-func (m *inferenceClusterResourceModel) setOnPremComputedNull() {
-	m.Nodes = types.ListNull(types.ObjectType{AttrTypes: clusterNodeAttrTypes()})
-}
-
-// expandClusterAWS builds the backend's spec from a plan; known is false when a value is not
-// known yet (the plan then skips the preflight).
-func (r *inferenceClusterResource) expandClusterAWS(ctx context.Context, m inferenceClusterResourceModel, diags *diag.Diagnostics) (awsbackend.ClusterSpec, bool) {
-	spec := awsbackend.ClusterSpec{Name: m.Name.ValueString()}
-	if m.AWS.IsNull() || m.AWS.IsUnknown() {
-		return spec, false
+// ExpandCluster builds the backend's spec from the block; known is false when a value is not
+// known yet (the plan then skips the preflight). An unknown region is the provider's: the
+// region is Optional and Computed, so a plan holds it unknown until the backend resolves it.
+func (awsAdapter) ExpandCluster(ctx context.Context, block types.Object) (any, bool, bool, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	spec := &awsbackend.ClusterSpec{}
+	if block.IsNull() || block.IsUnknown() {
+		return spec, false, false, diags
 	}
 	var a clusterAWSModel
-	diags.Append(m.AWS.As(ctx, &a, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
-	known := !m.Name.IsUnknown() && !a.SubnetIDs.IsUnknown() && !a.InstanceType.IsUnknown() && !a.AMI.IsUnknown() &&
+	diags.Append(block.As(ctx, &a, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true, UnhandledNullAsEmpty: true})...)
+	known := !a.SubnetIDs.IsUnknown() && !a.InstanceType.IsUnknown() && !a.AMI.IsUnknown() &&
 		!a.RootVolumeGiB.IsUnknown() && !a.Capacity.IsUnknown() && !a.AllowedCIDRs.IsUnknown() &&
 		!a.ServingPorts.IsUnknown() && !a.MaxNodes.IsUnknown()
 	spec.Region = a.Region.ValueString()
 	spec.InstanceType = a.InstanceType.ValueString()
 	spec.RootVolumeGiB = a.RootVolumeGiB.ValueInt64()
 	spec.MaxNodes = a.MaxNodes.ValueInt64()
-	spec.SubnetIDs = stringList(ctx, a.SubnetIDs, diags)
-	spec.AllowedCIDRs = stringList(ctx, a.AllowedCIDRs, diags)
+	spec.SubnetIDs = listOf[string](ctx, a.SubnetIDs, &diags)
+	spec.AllowedCIDRs = listOf[string](ctx, a.AllowedCIDRs, &diags)
 	if !a.ServingPorts.IsNull() && !a.ServingPorts.IsUnknown() {
 		diags.Append(a.ServingPorts.ElementsAs(ctx, &spec.ServingPorts, false)...)
 	}
@@ -283,126 +291,98 @@ func (r *inferenceClusterResource) expandClusterAWS(ctx context.Context, m infer
 		spec.Capacity = awsbackend.Capacity{OnDemandBase: c.OnDemandBase.ValueInt64(), SpotPercentage: c.SpotPercentage.ValueInt64(),
 			CapacityReservationID: c.CapacityReservationID.ValueString()}
 	}
-	if r.data != nil {
-		spec.Tags = maps.Clone(r.data.AWSDefaultTags)
-	}
-	return spec, known
+	return spec, known, true, diags
 }
 
-func stringList(ctx context.Context, l types.List, diags *diag.Diagnostics) []string {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
+// PlanCluster sets the region the backend resolved, the preflight's facts when it ran (the block
+// is new or changed), and keeps the rest from state.
+func (awsAdapter) PlanCluster(ctx context.Context, planned, prior types.Object, p *backend.ClusterPlan) (types.Object, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	var a, s clusterAWSModel
+	diags.Append(planned.As(ctx, &a, basetypes.ObjectAsOptions{})...)
+	if !prior.IsNull() {
+		diags.Append(prior.As(ctx, &s, basetypes.ObjectAsOptions{})...)
+		a.VPCID, a.SecurityGroupID, a.RoleARN, a.InstanceProfileARN = s.VPCID, s.SecurityGroupID, s.RoleARN, s.InstanceProfileARN
+		a.LoadBalancerARN, a.LoadBalancerDNS, a.LaunchTemplateID = s.LoadBalancerARN, s.LoadBalancerDNS, s.LaunchTemplateID
+		a.ImageID, a.GPU, a.Quota, a.SpotQuota = s.ImageID, s.GPU, s.Quota, s.SpotQuota
 	}
-	var out []string
-	diags.Append(l.ElementsAs(ctx, &out, false)...)
-	return out
+	if p != nil {
+		if region, _, err := awsbackend.ParseClusterID(p.ID); err == nil {
+			if !prior.IsNull() && s.Region.ValueString() != region {
+				a = clusterAWSModel{Region: a.Region, SubnetIDs: a.SubnetIDs, InstanceType: a.InstanceType, AMI: a.AMI,
+					RootVolumeGiB: a.RootVolumeGiB, Capacity: a.Capacity, AllowedCIDRs: a.AllowedCIDRs,
+					ServingPorts: a.ServingPorts, MaxNodes: a.MaxNodes}
+				a.setComputedUnknown()
+			}
+			a.Region = types.StringValue(region)
+		}
+		if pf, ok := p.Facts.(*awsbackend.Preflight); ok {
+			a.ImageID = types.StringValue(pf.ImageID)
+			a.GPU = flattenClusterGPU(pf.GPU)
+			a.Quota = flattenClusterQuota(pf.Quota)
+			a.SpotQuota = flattenClusterQuota(pf.SpotQuota)
+		}
+	}
+	if prior.IsNull() && (p == nil || p.Facts == nil) {
+		a.setComputedUnknown()
+	}
+	out, d := types.ObjectValueFrom(ctx, clusterAWSAttrTypes, a)
+	diags.Append(d...)
+	return out, diags
 }
 
-// addClusterAWSErrors turns the backend's input errors into diagnostics on aws.<attribute>, and
-// anything else into one error under summary.
-func addClusterAWSErrors(diags *diag.Diagnostics, summary string, err error) {
-	ies := backend.InputErrors(err)
-	if len(ies) == 0 {
-		diags.AddError(summary, err.Error())
-		return
-	}
-	for _, ie := range ies {
-		p := path.Root("aws")
-		if ie.Attribute != "" && ie.Attribute != "name" {
-			p = p.AtName(ie.Attribute)
-		} else if ie.Attribute == "name" {
-			p = path.Root("name")
-		}
-		diags.AddAttributeError(p, "invalid inference cluster", fmt.Sprintf("%s: %s", p, ie.Message))
-	}
-}
-
-func (r *inferenceClusterResource) awsBackend(summary string, diags *diag.Diagnostics) *awsbackend.Backend {
-	if r.data == nil || r.data.AWS == nil {
-		diags.AddError(summary, "the provider is not configured: this is a bug in the provider, please report it")
-		return nil
-	}
-	return r.data.AWS
-}
-
-// modifyPlanAWS resolves the region (for the id), replaces the cluster when the region changes,
-// and runs the preflight whenever the aws block is new or changed, so a type not offered in a
-// zone or a quota too small fails the plan with the numbers, and gpu/quota/image_id are known.
-func (r *inferenceClusterResource) modifyPlanAWS(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan inferenceClusterResourceModel) {
-	spec, known := r.expandClusterAWS(ctx, plan, &resp.Diagnostics)
-	b := r.awsBackend("planning inference cluster", &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || b == nil {
-		return
-	}
-	var state *inferenceClusterResourceModel
-	if !req.State.Raw.IsNull() {
-		state = &inferenceClusterResourceModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
-	}
-	plan.setOnPremComputedNull()
-
-	var cfgRegion types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("aws").AtName("region"), &cfgRegion)...)
-	if cfgRegion.IsUnknown() {
-		known = false
-	}
-	if cfgRegion.IsNull() {
-		region, err := b.ResolveRegion(ctx, "")
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("region"), "no AWS region",
-				"aws.region: "+err.Error()+" Set aws.region here, the provider's aws.region, or AWS_REGION.")
-			return
-		}
-		spec.Region = region
-	}
-	if spec.Region != "" {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("aws").AtName("region"), spec.Region)...)
-		if !plan.Name.IsUnknown() {
-			plan.ID = types.StringValue(awsbackend.ClusterID(spec.Region, plan.Name.ValueString()))
+// setComputedUnknown marks what the backend makes as known after apply.
+func (a *clusterAWSModel) setComputedUnknown() {
+	for _, s := range []*types.String{&a.VPCID, &a.SecurityGroupID, &a.RoleARN, &a.InstanceProfileARN, &a.LoadBalancerARN,
+		&a.LoadBalancerDNS, &a.LaunchTemplateID, &a.ImageID} {
+		if s.IsNull() || s.ValueString() == "" {
+			*s = types.StringUnknown()
 		}
 	}
-	if state != nil && !state.AWS.IsNull() && spec.Region != "" {
-		if region, _, err := awsbackend.ParseClusterID(state.ID.ValueString()); err == nil && region != "" && region != spec.Region {
-			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("aws").AtName("region"))
-			plan.ID = types.StringUnknown()
+	for _, o := range []*types.Object{&a.GPU, &a.Quota, &a.SpotQuota} {
+		if o.IsNull() {
+			*o = types.ObjectUnknown(o.AttributeTypes(context.Background()))
 		}
-	}
-	changed := state == nil || state.AWS.IsNull() || !awsConfigEqual(ctx, plan.AWS, state.AWS, spec.Region)
-	if state != nil && !changed {
-		plan.ImageID, plan.GPU, plan.Quota, plan.SpotQuota = state.ImageID, state.GPU, state.Quota, state.SpotQuota
-	}
-	if known && changed && spec.Region != "" {
-		pf, err := b.CheckCluster(ctx, spec)
-		if err != nil {
-			addClusterAWSErrors(&resp.Diagnostics, fmt.Sprintf("checking inference cluster (%s)", spec.Name), err)
-			return
-		}
-		for _, w := range pf.Warnings {
-			resp.Diagnostics.AddAttributeWarning(path.Root("aws"), fmt.Sprintf("inference cluster (%s)", spec.Name), w)
-		}
-		plan.ImageID = types.StringValue(pf.ImageID)
-		plan.GPU = flattenClusterGPU(pf.GPU)
-		plan.Quota = flattenClusterQuota(pf.Quota)
-		plan.SpotQuota = flattenClusterQuota(pf.SpotQuota)
-	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), plan.ID)...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("nodes"), plan.Nodes)...)
-	for name, v := range map[string]attr.Value{"image_id": plan.ImageID, "gpu": plan.GPU, "quota": plan.Quota, "spot_quota": plan.SpotQuota} {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
 }
 
-// awsConfigEqual compares the planned aws block with the state's, the region resolved.
-func awsConfigEqual(ctx context.Context, plan, state types.Object, region string) bool {
-	var p, s clusterAWSModel
-	if plan.As(ctx, &p, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true}).HasError() ||
-		state.As(ctx, &s, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true}).HasError() {
-		return false
+// FlattenCluster records what exists on AWS in the block: the objects, drift of the arguments
+// AWS holds (an import gets the whole block), and the preflight's facts when c carries them
+// (EnsureCluster does; a refresh keeps those in state).
+func (awsAdapter) FlattenCluster(ctx context.Context, prior types.Object, c *backend.Cluster) (types.Object, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	ac, ok := c.Details.(*awsbackend.Cluster)
+	if !ok {
+		diags.AddError("reading the aws block", "the AWS backend returned no cluster: this is a bug in the provider")
+		return prior, diags
 	}
-	p.Region = types.StringValue(region)
-	return p.Region.Equal(s.Region) && p.SubnetIDs.Equal(s.SubnetIDs) && p.InstanceType.Equal(s.InstanceType) &&
-		p.AMI.Equal(s.AMI) && p.RootVolumeGiB.Equal(s.RootVolumeGiB) && p.Capacity.Equal(s.Capacity) &&
-		p.AllowedCIDRs.Equal(s.AllowedCIDRs) && p.ServingPorts.Equal(s.ServingPorts) && p.MaxNodes.Equal(s.MaxNodes)
+	a := refreshClusterAWS(ctx, prior, ac, &diags)
+	a.VPCID = types.StringValue(ac.VPCID)
+	a.SecurityGroupID = types.StringValue(ac.SecurityGroupID)
+	a.RoleARN = types.StringValue(ac.RoleARN)
+	a.InstanceProfileARN = types.StringValue(ac.InstanceProfileARN)
+	a.LoadBalancerARN = types.StringValue(ac.LoadBalancerARN)
+	a.LoadBalancerDNS = types.StringValue(ac.LoadBalancerDNS)
+	a.LaunchTemplateID = types.StringValue(ac.LaunchTemplateID)
+	if ac.ImageID != "" { // the base launch template's image: the truth, also on import
+		a.ImageID = types.StringValue(ac.ImageID)
+	}
+	if ac.GPU.Count > 0 {
+		a.GPU = flattenClusterGPU(ac.GPU)
+		a.Quota = flattenClusterQuota(ac.Quota)
+		a.SpotQuota = flattenClusterQuota(ac.SpotQuota)
+	}
+	for _, o := range []*types.Object{&a.GPU, &a.Quota, &a.SpotQuota} {
+		if o.IsUnknown() {
+			*o = types.ObjectNull(o.AttributeTypes(ctx))
+		}
+	}
+	if a.ImageID.IsUnknown() {
+		a.ImageID = types.StringNull()
+	}
+	out, d := types.ObjectValueFrom(ctx, clusterAWSAttrTypes, a)
+	diags.Append(d...)
+	return out, diags
 }
 
 func flattenClusterGPU(g awsbackend.GPU) types.Object {
@@ -424,119 +404,9 @@ func flattenClusterQuota(q awsbackend.Quota) types.Object {
 	})
 }
 
-// applyClusterAWS records what exists on AWS in m. Preflight facts (gpu, quota, image) come only
-// from EnsureCluster/UpdateCluster; FindCluster leaves them as they were.
-func applyClusterAWS(m *inferenceClusterResourceModel, c *awsbackend.Cluster, withPreflight bool) {
-	m.ID = types.StringValue(c.ID)
-	m.VPCID = types.StringValue(c.VPCID)
-	m.SecurityGroupID = types.StringValue(c.SecurityGroupID)
-	m.RoleARN = types.StringValue(c.RoleARN)
-	m.InstanceProfileARN = types.StringValue(c.InstanceProfileARN)
-	m.LoadBalancerARN = types.StringValue(c.LoadBalancerARN)
-	m.LoadBalancerDNS = types.StringValue(c.LoadBalancerDNS)
-	m.LaunchTemplateID = types.StringValue(c.LaunchTemplateID)
-	if c.ImageID != "" { // the base launch template's image: the truth, also on import
-		m.ImageID = types.StringValue(c.ImageID)
-	}
-	if withPreflight {
-		m.GPU = flattenClusterGPU(c.GPU)
-		m.Quota = flattenClusterQuota(c.Quota)
-		m.SpotQuota = flattenClusterQuota(c.SpotQuota)
-	}
-	m.setOnPremComputedNull()
-}
-
-// prepareAWS is what create and update start with: the spec, the backend and the context bounded
-// by the operation's timeout.
-func (r *inferenceClusterResource) prepareAWS(ctx context.Context, plan inferenceClusterResourceModel,
-	timeout func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), summary string, diags *diag.Diagnostics,
-) (awsbackend.ClusterSpec, *awsbackend.Backend, context.Context, context.CancelFunc, bool) {
-	spec, _ := r.expandClusterAWS(ctx, plan, diags)
-	b := r.awsBackend(summary, diags)
-	ctx, cancel := withTimeout(ctx, timeout, diags)
-	if diags.HasError() || b == nil {
-		return spec, nil, ctx, cancel, false
-	}
-	return spec, b, ctx, cancel, true
-}
-
-// withTimeout bounds ctx by a timeouts value (create, update or delete) of the cluster, whose
-// default is defaultClusterTimeout.
-func withTimeout(ctx context.Context, timeout func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
-	diags *diag.Diagnostics) (context.Context, context.CancelFunc) {
-	t, d := timeout(ctx, defaultClusterTimeout)
-	diags.Append(d...)
-	return context.WithTimeout(ctx, t)
-}
-
-func (r *inferenceClusterResource) createAWS(ctx context.Context, plan inferenceClusterResourceModel, resp *resource.CreateResponse) {
-	summary := fmt.Sprintf("creating inference cluster (%s)", plan.Name.ValueString())
-	spec, b, ctx, cancel, ok := r.prepareAWS(ctx, plan, plan.Timeouts.Create, summary, &resp.Diagnostics)
-	defer cancel()
-	if !ok {
-		return
-	}
-
-	tflog.Info(ctx, "creating inference cluster on AWS", map[string]any{"name": spec.Name, "region": spec.Region, "instance_type": spec.InstanceType})
-	c, err := b.EnsureCluster(ctx, spec)
-	if err != nil {
-		addClusterAWSErrors(&resp.Diagnostics, summary, err)
-		return // nothing is in state: whatever was made is found again by name and tag on the next create
-	}
-	applyClusterAWS(&plan, c, true)
-	// In state before the wait: a load balancer that never becomes active leaves a tainted cluster to remove.
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	for _, w := range c.Warnings {
-		resp.Diagnostics.AddWarning(summary, w)
-	}
-	if _, err := b.WaitClusterReady(ctx, c.Region, c.Name); err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-	}
-}
-
-// readAWS refreshes the cluster from AWS. A cluster with no object left was deleted outside
-// Terraform and leaves state; one with some parts missing leaves state too, with a warning, so
-// the next apply creates it again, adopting the parts that are still there.
-func (r *inferenceClusterResource) readAWS(ctx context.Context, state inferenceClusterResourceModel, resp *resource.ReadResponse) {
-	region, name, err := awsbackend.ParseClusterID(state.ID.ValueString())
-	summary := fmt.Sprintf("reading inference cluster (%s)", name)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	b := r.awsBackend(summary, &resp.Diagnostics)
-	if b == nil {
-		return
-	}
-	c, err := b.FindCluster(ctx, region, name)
-	switch {
-	case errors.Is(err, backend.ErrNotFound):
-		resp.Diagnostics.AddWarning(fmt.Sprintf("inference cluster (%s) is gone", name),
-			"None of the cluster's AWS objects exist any more: it was deleted outside Terraform. It is removed from state, "+
-				"and the next plan creates it again.")
-		resp.State.RemoveResource(ctx)
-		return
-	case err != nil:
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	if removedIncomplete(ctx, "inference cluster", name, c.Missing, resp) {
-		return
-	}
-	applyClusterAWS(&state, c, false)
-	if state.Name.IsNull() {
-		state.Name = types.StringValue(c.Name)
-	}
-	state.AWS = refreshClusterAWS(ctx, state.AWS, c, &resp.Diagnostics)
-	if state.Timeouts.IsNull() {
-		state.Timeouts = nullTimeouts()
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
 // refreshClusterAWS brings the aws block in line with what AWS says, so changes made outside
 // Terraform show as drift; an import (null prior) gets the whole block.
-func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cluster, diags *diag.Diagnostics) types.Object {
+func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cluster, diags *diag.Diagnostics) clusterAWSModel {
 	var a clusterAWSModel
 	if prior.IsNull() || prior.IsUnknown() {
 		a = clusterAWSModel{
@@ -545,6 +415,9 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 			Capacity:      types.ObjectNull(clusterCapacityAttrTypes),
 			AllowedCIDRs:  types.ListNull(types.StringType),
 			MaxNodes:      types.Int64Null(),
+			GPU:           types.ObjectNull(clusterGPUSummaryAttrTypes),
+			Quota:         types.ObjectNull(clusterQuotaAttrTypes),
+			SpotQuota:     types.ObjectNull(clusterQuotaAttrTypes),
 		}
 		if c.MaxNodes > 0 {
 			a.MaxNodes = types.Int64Value(c.MaxNodes)
@@ -559,7 +432,7 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 			a.AllowedCIDRs, _ = types.ListValueFrom(ctx, types.StringType, c.AllowedCIDRs)
 		}
 	} else {
-		diags.Append(prior.As(ctx, &a, basetypes.ObjectAsOptions{})...)
+		diags.Append(prior.As(ctx, &a, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
 		if !a.AllowedCIDRs.IsNull() {
 			var want []string
 			diags.Append(a.AllowedCIDRs.ElementsAs(ctx, &want, false)...)
@@ -591,9 +464,7 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 	if !sameSet(ports, c.ServingPorts) {
 		a.ServingPorts, _ = types.ListValueFrom(ctx, types.Int64Type, c.ServingPorts)
 	}
-	out, d := types.ObjectValueFrom(ctx, clusterAWSAttrTypes, a)
-	diags.Append(d...)
-	return out
+	return a
 }
 
 func sameSet[T comparable](a, b []T) bool {
@@ -608,90 +479,9 @@ func sameSet[T comparable](a, b []T) bool {
 	return true
 }
 
-func (r *inferenceClusterResource) updateAWS(ctx context.Context, plan, state inferenceClusterResourceModel, resp *resource.UpdateResponse) {
-	summary := fmt.Sprintf("updating inference cluster (%s)", plan.Name.ValueString())
-	spec, b, ctx, cancel, ok := r.prepareAWS(ctx, plan, plan.Timeouts.Update, summary, &resp.Diagnostics)
-	defer cancel()
-	if !ok {
-		return
-	}
-
-	tflog.Info(ctx, "updating inference cluster on AWS", map[string]any{"name": spec.Name, "region": spec.Region})
-	c, err := b.UpdateCluster(ctx, spec)
-	if err != nil {
-		addClusterAWSErrors(&resp.Diagnostics, summary, err)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-		return
-	}
-	applyClusterAWS(&plan, c, true)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	for _, w := range c.Warnings {
-		resp.Diagnostics.AddWarning(summary, w)
-	}
-}
-
-// deleteAWS removes every AWS object of the cluster. Endpoints go first (Terraform orders that
-// when they reference the cluster); a security group still in use by instances is retried until
-// the delete timeout, then reported with what holds it.
-func (r *inferenceClusterResource) deleteAWS(ctx context.Context, state inferenceClusterResourceModel, resp *resource.DeleteResponse) {
-	region, name, err := awsbackend.ParseClusterID(state.ID.ValueString())
-	summary := fmt.Sprintf("deleting inference cluster (%s)", name)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	b := r.awsBackend(summary, &resp.Diagnostics)
-	if b == nil {
-		return
-	}
-	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
-	defer cancel()
-	tflog.Info(ctx, "deleting inference cluster on AWS", map[string]any{"name": name, "region": region})
-	if err := b.DeleteCluster(ctx, region, name); err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-	}
-}
-
 var (
 	subnetIDRE      = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	amiIDRE         = regexp.MustCompile(`^ami-[0-9a-f]{8,17}$`)
 	reservationIDRE = regexp.MustCompile(`^cr-[0-9a-f]{8,17}$`)
 	instanceTypeRE  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 )
-
-func nullTimeouts() timeouts.Value {
-	return timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})}
-}
-
-func (r *inferenceClusterResource) importAWS(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	region, name, err := awsbackend.ParseClusterID(req.ID)
-	summary := fmt.Sprintf("importing inference cluster (%s)", req.ID)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error()+" (an on-prem cluster imports by its id, onprem/<name>/<descriptor>)")
-		return
-	}
-	b := r.awsBackend(summary, &resp.Diagnostics)
-	if b == nil {
-		return
-	}
-	if region, err = b.ResolveRegion(ctx, region); err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), awsbackend.ClusterID(region, name))...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
-}
-
-// removedIncomplete removes a resource whose AWS objects are partly gone (deleted outside
-// Terraform) from state, with a warning, and reports whether it did: the next apply creates it
-// again, adopting the parts still there.
-func removedIncomplete(ctx context.Context, kind, name string, missing []string, resp *resource.ReadResponse) bool {
-	if len(missing) == 0 {
-		return false
-	}
-	resp.Diagnostics.AddWarning(fmt.Sprintf("%s (%s) is incomplete", kind, name),
-		fmt.Sprintf("The %s's %s no longer exist(s) on AWS (deleted outside Terraform). It is removed from state; the "+
-			"next apply creates it again, keeping the parts that are still there.", kind, strings.Join(missing, ", ")))
-	resp.State.RemoveResource(ctx)
-	return true
-}

@@ -199,20 +199,20 @@ func TestAccInferenceClusterAWS_basic(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					// Known at plan time, from the preflight against moto.
 					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("id"), knownvalue.StringExact(id)),
-					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("gpu"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("gpu"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"model": knownvalue.StringExact("A10G"), "count": knownvalue.Int64Exact(1), "memory_mib": knownvalue.Int64Exact(22888),
 					})),
-					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("quota").AtMapKey("needed_vcpus"), knownvalue.Int64Exact(8)),
-					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("nodes"), knownvalue.Null()),
+					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("quota").AtMapKey("needed_vcpus"), knownvalue.Int64Exact(8)),
+					plancheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("onprem"), knownvalue.Null()),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("security_group_id"), knownvalue.StringRegexp(regexp.MustCompile(`^sg-`))),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("vpc_id"), knownvalue.StringExact(f.network.VPCID)),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("load_balancer_dns"), knownvalue.StringRegexp(regexp.MustCompile(`\.elb\.`))),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("launch_template_id"), knownvalue.StringRegexp(regexp.MustCompile(`^lt-`))),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("instance_profile_arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:iam::\d+:instance-profile/inferstack/`))),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("quota").AtMapKey("code"), knownvalue.StringExact("L-DB2E81BA")),
-					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("image_id"), knownvalue.StringExact(f.ami)),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("security_group_id"), knownvalue.StringRegexp(regexp.MustCompile(`^sg-`))),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("vpc_id"), knownvalue.StringExact(f.network.VPCID)),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("load_balancer_dns"), knownvalue.StringRegexp(regexp.MustCompile(`\.elb\.`))),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("launch_template_id"), knownvalue.StringRegexp(regexp.MustCompile(`^lt-`))),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("instance_profile_arn"), knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:iam::\d+:instance-profile/inferstack/`))),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("quota").AtMapKey("code"), knownvalue.StringExact("L-DB2E81BA")),
+					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("image_id"), knownvalue.StringExact(f.ami)),
 					statecheck.ExpectKnownValue(awsClusterAddr, tfjsonpath.New("aws").AtMapKey("serving_ports"), knownvalue.ListExact([]knownvalue.Check{knownvalue.Int64Exact(8000)})),
 				},
 				Check: f.checkIngress(8000, "10.61.0.0/16"),
@@ -223,7 +223,7 @@ func TestAccInferenceClusterAWS_basic(t *testing.T) {
 				ImportStateId:     f.region + "/" + f.name,
 				ImportStateVerify: true,
 				// Preflight facts are learned when the aws block changes, not read back from AWS.
-				ImportStateVerifyIgnore: []string{"gpu", "quota", "spot_quota", "timeouts"},
+				ImportStateVerifyIgnore: []string{"aws.gpu", "aws.quota", "aws.spot_quota", "timeouts"},
 			},
 			{
 				// allowed_cidrs and serving_ports change in place: the security group follows.

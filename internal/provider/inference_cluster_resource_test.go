@@ -145,7 +145,7 @@ func TestAccInferenceCluster_basic(t *testing.T) {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^onprem/`+name+`/`))),
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, acctest.SharedOnPremHosts, "gpu-a", "gpu-b", "gpu-c")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, acctest.SharedOnPremHosts, "gpu-a", "gpu-b", "gpu-c")),
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("container_runtime"), knownvalue.StringExact("docker")),
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("insecure_ignore_host_key"), knownvalue.Bool(false)),
 				},
@@ -174,7 +174,7 @@ func TestAccInferenceCluster_update(t *testing.T) {
 			{
 				Config: clusterConfig(lab, name, lab.HostsHCL("upd-a", "upd-b"), ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "upd-a", "upd-b")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "upd-a", "upd-b")),
 				},
 				Check: checkClusterRecords(name, true, lab.Host("upd-a"), lab.Host("upd-b")),
 			},
@@ -184,7 +184,7 @@ func TestAccInferenceCluster_update(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "upd-a", "upd-b", "upd-c")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "upd-a", "upd-b", "upd-c")),
 				},
 				Check: checkClusterRecords(name, true, lab.Hosts...),
 			},
@@ -194,7 +194,7 @@ func TestAccInferenceCluster_update(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "upd-a")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "upd-a")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkClusterRecords(name, true, lab.Host("upd-a")),
@@ -221,7 +221,7 @@ func TestAccInferenceCluster_drift(t *testing.T) {
 			{
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "drift-a")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "drift-a")),
 				},
 			},
 			{
@@ -363,7 +363,7 @@ func TestAccInferenceCluster_insecure(t *testing.T) {
 			{
 				Config: clusterConfig(lab, name, hosts, "    insecure_ignore_host_key = true"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, acctest.SharedOnPremHosts, "gpu-c")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, acctest.SharedOnPremHosts, "gpu-c")),
 				},
 				Check: checkClusterRecords(name, true, c),
 			},
@@ -397,7 +397,7 @@ func TestAccInferenceCluster_unreachableHost(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "down-a", "down-b")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "down-a", "down-b")),
 				},
 			},
 		},
@@ -577,7 +577,7 @@ resource "inferstack_model_endpoint" "test" {
 			{
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("nodes"), expectedNodes(lab, specs, "bas-a", "bas-b")),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("nodes"), expectedNodes(lab, specs, "bas-a", "bas-b")),
 					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("onprem").AtMapKey("bastion"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"address":  knownvalue.StringExact(jump.Address),
 						"port":     knownvalue.Int64Exact(int64(jump.Port)),

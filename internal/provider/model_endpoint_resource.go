@@ -5,32 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
-	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
-	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 	"github.com/inferstack/terraform-provider-inferstack/internal/sizing"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
@@ -56,243 +42,46 @@ const (
 
 var endpointNameRE = vllm.EndpointNamePattern
 
-func newModelEndpointResource() resource.Resource { return &modelEndpointResource{} }
+func newModelEndpointResource(adapters []BackendAdapter) func() resource.Resource {
+	return func() resource.Resource { return &modelEndpointResource{adapters: adapters} }
+}
 
+// modelEndpointResource is one CRUD path for every backend: the backend is the one that owns
+// cluster_id, and its adapter converts its own endpoint block (if it has one).
 type modelEndpointResource struct {
-	data *providerData
+	adapters []BackendAdapter
+	data     *providerData
 }
 
 func (r *modelEndpointResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_model_endpoint"
 }
 
-func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "One vLLM deployment of one Hugging Face model on an `inferstack_inference_cluster`, with an " +
-			"OpenAI-compatible URL per replica. On an on-prem cluster the replicas are placed on the cluster's hosts by " +
-			"free GPUs (the ledger on each host is the truth, so several endpoints share a host safely) and converged " +
-			"over SSH, one batch of `rollout.max_unavailable` replicas at a time. vLLM always runs with an API key.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed: true,
-				MarkdownDescription: "`<cluster_id>,<name>`, the same string as the import ID: it carries the cluster's hosts, " +
-					"so an `inferstack_api_route` given only `endpoint_id` reaches the endpoint in any run. It changes, in " +
-					"place, when the cluster's hosts change. It is unknown in a plan that creates the endpoint, changes " +
-					"`cluster_id`, moves replicas or changes the served model name or the API key, so that a route that " +
-					"refers to it is updated in the same apply.",
-			},
-			"cluster_id": schema.StringAttribute{
-				Required: true,
-				MarkdownDescription: "The `id` of the `inferstack_inference_cluster` to run on. The ID of an on-prem cluster " +
-					"changes when hosts are added or removed: that updates the endpoint in place (replicas whose host " +
-					"left are placed again); only a cluster of another name replaces it.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(clusterNameChanged,
-					"Replaced when the cluster's name changes; a change of its hosts is in place.",
-					"Replaced when the cluster's name changes; a change of its hosts is in place.")},
-			},
-			"name": schema.StringAttribute{
-				Required: true,
-				MarkdownDescription: "The endpoint's name on the hosts (units `inferstack-<name>-<replica>.service`): 1 to 40 " +
-					"lower-case letters, digits and `-`. Changing it replaces the endpoint.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators: []validator.String{stringvalidator.RegexMatches(endpointNameRE,
-					"must be 1 to 40 lower-case letters, digits and '-', starting and ending with a letter or digit")},
-			},
-			"model": schema.SingleNestedAttribute{
-				Required:            true,
-				MarkdownDescription: "The Hugging Face model to serve.",
-				Attributes: map[string]schema.Attribute{
-					"id": schema.StringAttribute{
-						Required:            true,
-						MarkdownDescription: "Repository id, e.g. `Qwen/Qwen2.5-7B-Instruct`. Changing it replaces the endpoint.",
-						PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-					},
-					"revision": schema.StringAttribute{
-						Optional: true,
-						Computed: true,
-						Default:  stringdefault.StaticString("main"),
-						MarkdownDescription: "Branch, tag or commit sha; default `main`. It is resolved at plan time to a commit " +
-							"(`resolved_revision`), which the hosts download: a revision that resolves to another commit " +
-							"replaces the endpoint.",
-					},
-				},
-			},
-			"resolved_revision": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The commit sha `model.revision` resolved to at plan time. A change replaces the endpoint.",
-			},
-			"engine": schema.SingleNestedAttribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "vLLM settings. A change is a rolling update in place: replicas restart in batches of " +
-					"`rollout.max_unavailable`, the next batch only once the last is ready.",
-				Default: objectdefault.StaticValue(types.ObjectValueMust(engineAttrTypes, map[string]attr.Value{
-					"image": types.StringValue(vllm.DefaultImage), "tensor_parallel_size": types.Int64Value(1),
-					"pipeline_parallel_size": types.Int64Value(1), "max_model_len": types.Int64Null(),
-					"gpu_memory_utilization": types.Float64Null(), "dtype": types.StringNull(), "quantization": types.StringNull(),
-					"kv_cache_dtype": types.StringNull(), "max_num_seqs": types.Int64Null(), "enable_prefix_caching": types.BoolNull(),
-					"extra_args": types.ListValueMust(types.StringType, []attr.Value{}),
-				})),
-				Attributes: map[string]schema.Attribute{
-					"image": schema.StringAttribute{
-						Optional: true, Computed: true, Default: stringdefault.StaticString(vllm.DefaultImage),
-						MarkdownDescription: "The `vllm/vllm-openai` image with a pinned tag. Default `" + vllm.DefaultImage + "`.",
-					},
-					"tensor_parallel_size": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-						MarkdownDescription: "GPUs a layer is split across (`--tensor-parallel-size`). Default 1. A replica takes " +
-							"`tensor_parallel_size x pipeline_parallel_size` GPUs of one host.",
-						Validators: []validator.Int64{int64validator.AtLeast(1)},
-					},
-					"pipeline_parallel_size": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-						MarkdownDescription: "Pipeline stages (`--pipeline-parallel-size`). Default 1.",
-						Validators:          []validator.Int64{int64validator.AtLeast(1)},
-					},
-					"max_model_len": schema.Int64Attribute{
-						Optional: true, MarkdownDescription: "Context length in tokens (`--max-model-len`); unset: the model's.",
-						Validators: []validator.Int64{int64validator.AtLeast(1)},
-					},
-					"gpu_memory_utilization": schema.Float64Attribute{
-						Optional: true, MarkdownDescription: "Share of each GPU's memory vLLM may take, 0 < x <= 1; unset: vLLM's default (0.9).",
-					},
-					"dtype": schema.StringAttribute{
-						Optional: true, MarkdownDescription: "Weight and activation dtype (`auto`, `bfloat16`, `float16`, ...).",
-					},
-					"quantization": schema.StringAttribute{
-						Optional: true, MarkdownDescription: "Weight quantization method (`awq`, `gptq`, `fp8`, ...).",
-					},
-					"kv_cache_dtype": schema.StringAttribute{
-						Optional: true, MarkdownDescription: "KV-cache dtype (`auto`, `fp8`, ...).",
-					},
-					"max_num_seqs": schema.Int64Attribute{
-						Optional: true, MarkdownDescription: "Maximum sequences per batch; unset: vLLM's default.",
-						Validators: []validator.Int64{int64validator.AtLeast(1)},
-					},
-					"enable_prefix_caching": schema.BoolAttribute{
-						Optional: true, MarkdownDescription: "Automatic prefix caching on or off; unset: vLLM's default.",
-					},
-					"extra_args": schema.ListAttribute{
-						ElementType: types.StringType, Optional: true, Computed: true,
-						Default: listdefault.StaticValue(types.ListValueMust(types.StringType, []attr.Value{})),
-						MarkdownDescription: "Further `vllm serve` arguments (`[\"--enforce-eager\"]`), checked at plan time against " +
-							"the flag table of vLLM " + vllm.FlagTableRelease + ": unknown flags, bad values and flags a typed " +
-							"attribute owns are errors.",
-					},
-				},
-			},
-			"served_model_name": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "The model name clients send (`--served-model-name`). Default: `model.id`. A change is " +
-					"a rolling update in place.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"replicas": schema.Int64Attribute{
-				Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-				MarkdownDescription: "Number of replicas, placed on hosts with free GPUs, spread across hosts. Default 1. " +
-					"A change adds or removes replicas in place.",
-				Validators: []validator.Int64{int64validator.AtLeast(1)},
-			},
-			"node_selector": schema.MapAttribute{
-				ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "Host labels a host must have (all of them) to run replicas. A change moves replicas in place.",
-			},
-			"autoscaling": schema.SingleNestedAttribute{
-				Optional: true,
-				MarkdownDescription: "Autoscaling between `min` and `max` replicas, by the cloud's own autoscaler. Clouds only: " +
-					"set on an on-prem cluster it is a plan-time error.",
-				Attributes: map[string]schema.Attribute{
-					"min": schema.Int64Attribute{Required: true, MarkdownDescription: "Fewest replicas.", Validators: []validator.Int64{int64validator.AtLeast(0)}},
-					"max": schema.Int64Attribute{Required: true, MarkdownDescription: "Most replicas.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
-				},
-			},
-			"api_key": schema.StringAttribute{
-				Optional: true, Sensitive: true,
-				MarkdownDescription: "The key clients must send (`Authorization: Bearer ...`); vLLM gets it as `VLLM_API_KEY` " +
-					"from a root-only file, never on a command line. Sensitive: kept in state, never shown. On Terraform or " +
-					"OpenTofu 1.11 and later prefer `api_key_wo`. Set one of `api_key` and `api_key_wo`. A change restarts " +
-					"the replicas (rolling).",
-				Validators: []validator.String{
-					stringvalidator.ConflictsWith(path.MatchRoot("api_key_wo")),
-					stringvalidator.LengthAtLeast(1),
-				},
-			},
-			"api_key_wo": schema.StringAttribute{
-				Optional: true, Sensitive: true, WriteOnly: true,
-				MarkdownDescription: "Write-only twin of `api_key`: sent to the hosts, never stored in state or plan. Needs " +
-					"Terraform or OpenTofu 1.11 or later. Set `api_key_wo_version` with it and change that number to send a new key.",
-				Validators: []validator.String{
-					stringvalidator.ConflictsWith(path.MatchRoot("api_key")),
-					stringvalidator.AlsoRequires(path.MatchRoot("api_key_wo_version")),
-				},
-			},
-			"api_key_wo_version": schema.Int64Attribute{
-				Optional: true,
-				MarkdownDescription: "Any number that you change whenever `api_key_wo` changes: a change sends the key again " +
-					"(a rolling restart in place).",
-				Validators: []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_key_wo"))},
-			},
-			"rollout": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				MarkdownDescription: "How changes roll out.",
-				Default: objectdefault.StaticValue(types.ObjectValueMust(map[string]attr.Type{"max_unavailable": types.Int64Type},
-					map[string]attr.Value{"max_unavailable": types.Int64Value(1)})),
-				Attributes: map[string]schema.Attribute{
-					"max_unavailable": schema.Int64Attribute{
-						Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-						MarkdownDescription: "Replicas restarted at once; default 1. A host's replicas converge together, so a " +
-							"host with more replicas than this is a batch of its own.",
-						Validators: []validator.Int64{int64validator.AtLeast(1)},
-					},
-				},
-			},
-			"force_remove_unreachable": schema.BoolAttribute{
-				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "On destroy, forget replicas on hosts that cannot be reached (their units and GPUs " +
-					"stay until removed by hand) instead of failing. Default `false`.",
-			},
-			"url": schema.StringAttribute{
-				Computed: true,
-				MarkdownDescription: "AWS: the OpenAI-compatible base URL of the endpoint on the cluster's internal load " +
-					"balancer (`http://<load balancer DNS>:<port>/v1`). On-prem: null; each replica has its own URL in `urls`.",
-			},
-			"aws": endpointAWSAttribute(),
-			"urls": schema.ListAttribute{
-				ElementType: types.StringType, Computed: true,
-				MarkdownDescription: "On-prem: one OpenAI-compatible base URL per replica (`http://ADDRESS:PORT/v1`), by " +
-					"replica. AWS: the load balancer's URL (`url`), the one address of every replica.",
-			},
-			"placements": schema.ListNestedAttribute{
-				Computed:            true,
-				MarkdownDescription: "Where each replica runs.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"host":    schema.StringAttribute{Computed: true, MarkdownDescription: "Host name."},
-					"replica": schema.Int64Attribute{Computed: true, MarkdownDescription: "Replica index."},
-					"gpu_ids": schema.ListAttribute{ElementType: types.Int64Type, Computed: true, MarkdownDescription: "GPU indices on the host."},
-					"port":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Host port."},
-					"url":     schema.StringAttribute{Computed: true, MarkdownDescription: "OpenAI base URL."},
-				}},
-			},
-			"status": schema.StringAttribute{
-				Computed: true,
-				MarkdownDescription: "`ready` when every replica answered its health check at the last apply or refresh; " +
-					"`degraded` when some did not; `unknown` when a host could not be reached.",
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
-		},
-	}
-}
-
 func (r *modelEndpointResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
+// blockNames are the backends' endpoint blocks.
+func (r *modelEndpointResource) blockNames() []string {
+	var out []string
+	for _, a := range r.adapters {
+		if _, ok := a.EndpointBlock(); ok {
+			out = append(out, a.Name())
+		}
+	}
+	return out
+}
+
+func (r *modelEndpointResource) get(ctx context.Context, g objectGetter, m *modelEndpointResourceModel) (*splitObject, diag.Diagnostics) {
+	return getSplit(ctx, g, r.blockNames(), m)
+}
+
 // ValidateConfig checks what is known without the network: one of api_key and api_key_wo,
-// autoscaling on an on-prem cluster, extra_args and the engine settings against vLLM's flag table.
+// extra_args and the engine settings against vLLM's flag table.
 func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg modelEndpointResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	_, diags := r.get(ctx, req.Config, &cfg)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -300,7 +89,14 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 		resp.Diagnostics.AddAttributeError(path.Root("api_key"), "missing API key",
 			"vLLM always runs with an API key: set api_key, or api_key_wo with api_key_wo_version (Terraform/OpenTofu 1.11+).")
 	}
-	validateAutoscaling(cfg, &resp.Diagnostics)
+	if !cfg.Autoscaling.IsNull() && !cfg.Autoscaling.IsUnknown() {
+		attrs := cfg.Autoscaling.Attributes()
+		lo, hi := attrs["min"].(types.Int64), attrs["max"].(types.Int64)
+		if !lo.IsUnknown() && !hi.IsUnknown() && lo.ValueInt64() > hi.ValueInt64() {
+			resp.Diagnostics.AddAttributeError(path.Root("autoscaling").AtName("min"), "invalid autoscaling",
+				fmt.Sprintf("autoscaling.min: %d is above autoscaling.max (%d): set min <= max.", lo.ValueInt64(), hi.ValueInt64()))
+		}
+	}
 	if cfg.Engine == nil {
 		return
 	}
@@ -314,54 +110,78 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 	}
 }
 
-func validateAutoscaling(cfg modelEndpointResourceModel, diags *diag.Diagnostics) {
-	if cfg.ClusterID.IsUnknown() || cfg.ClusterID.IsNull() {
-		return
+// checkCapabilities refuses, at plan time, what the cluster's backend cannot do: autoscaling
+// without the platform's autoscaler, a node selector where the platform places replicas, and
+// another backend's endpoint block.
+func (r *modelEndpointResource) checkCapabilities(plan modelEndpointResourceModel, o *splitObject, b backend.Backend, diags *diag.Diagnostics) {
+	caps := b.Capabilities()
+	for name, block := range o.blocks {
+		if name != b.Name() && !block.IsNull() {
+			diags.AddAttributeError(path.Root(name), fmt.Sprintf("%s settings on a %s cluster", name, b.Name()),
+				fmt.Sprintf("%s: the block holds settings of endpoints on a %s cluster; cluster_id names a %s cluster: remove the %s block.",
+					name, name, b.Name(), name))
+		}
 	}
-	if !cfg.AWS.IsNull() && strings.HasPrefix(cfg.ClusterID.ValueString(), onprem.IDPrefix) {
-		diags.AddAttributeError(path.Root("aws"), "aws settings on an on-prem cluster",
-			"aws: the block holds settings of endpoints on an AWS cluster (listener port, health-check grace, instance "+
-				"refresh); cluster_id names an on-prem cluster: remove the aws block.")
+	if !plan.Autoscaling.IsNull() && !caps.Autoscaling {
+		diags.AddAttributeError(path.Root("autoscaling"), fmt.Sprintf("autoscaling on a %s cluster", b.Name()),
+			fmt.Sprintf("autoscaling is for platforms with an autoscaler of their own (AWS Auto Scaling); a %s cluster has a "+
+				"fixed set of hosts: remove autoscaling and set replicas.", b.Name()))
 	}
-	if cfg.Autoscaling.IsNull() {
-		return
-	}
-	if strings.HasPrefix(cfg.ClusterID.ValueString(), onprem.IDPrefix) {
-		diags.AddAttributeError(path.Root("autoscaling"), "autoscaling on an on-prem cluster",
-			"autoscaling is for the clouds' autoscalers (ASG, VMSS); an on-prem cluster has a fixed set of hosts: remove "+
-				"autoscaling and set replicas.")
+	if !plan.NodeSelector.IsNull() && !caps.HostPlacement {
+		diags.AddAttributeError(path.Root("node_selector"), fmt.Sprintf("node_selector on a %s cluster", b.Name()),
+			fmt.Sprintf("node_selector: on a %s cluster the platform places replicas; the cluster's own settings choose the "+
+				"nodes: remove node_selector.", b.Name()))
 	}
 }
 
 // ModifyPlan resolves model.revision to its commit (a change of commit replaces the endpoint),
-// checks the full spec with every value known, and keeps placements and URLs when nothing that
+// checks the full spec with every value known and what the cluster's backend can do, replaces the
+// endpoint when it moves to another cluster, and keeps placements and URLs when nothing that
 // moves replicas changes.
 func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan modelEndpointResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	po, diags := r.get(ctx, req.Plan, &plan)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	var state *modelEndpointResourceModel
+	var so *splitObject
 	if !req.State.Raw.IsNull() {
 		state = &modelEndpointResourceModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+		so, diags = r.get(ctx, req.State, state)
+		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 	}
-	validateAutoscaling(plan, &resp.Diagnostics)
-	if !plan.ClusterID.IsUnknown() {
-		if isAWSCluster(plan.ClusterID) {
-			if _, _, err := awsbackend.ParseClusterID(plan.ClusterID.ValueString()); err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), "invalid cluster_id", err.Error())
+	var b backend.Backend
+	if !plan.ClusterID.IsUnknown() && r.data != nil {
+		reg := r.data.registry("planning model endpoint", &resp.Diagnostics)
+		if reg == nil {
+			return
+		}
+		var err error
+		if b, err = reg.ForClusterID(plan.ClusterID.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), "invalid cluster_id", "cluster_id: "+err.Error())
+			return
+		}
+		r.checkCapabilities(plan, po, b, &resp.Diagnostics)
+	}
+	if state != nil {
+		// Another cluster (backend, region or name) is another endpoint; an on-prem cluster whose
+		// hosts change keeps its key. An unknown cluster_id (a cluster being replaced) may well be another.
+		switch {
+		case plan.ClusterID.IsUnknown():
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("cluster_id"))
+		case b != nil && !plan.ClusterID.Equal(state.ClusterID):
+			if sb, err := r.data.Backends.ForClusterID(state.ClusterID.ValueString()); err != nil || sb.Name() != b.Name() ||
+				b.ClusterKey(state.ClusterID.ValueString()) != b.ClusterKey(plan.ClusterID.ValueString()) {
+				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("cluster_id"))
 			}
-		} else if _, err := onprem.DecodeClusterID(plan.ClusterID.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), "invalid cluster_id", err.Error()+
-				" (pass the id of an inferstack_inference_cluster: aws/<region>/<name> or onprem/<name>/<descriptor>)")
 		}
 	}
 
@@ -405,7 +225,7 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 		spec.Secrets.APIKey = vllm.SecretRef{Source: vllm.SecretFile, Name: vllm.SecretFilePath(spec.Endpoint, "VLLM_API_KEY")}
 		spec.Replicas = []vllm.Replica{{Index: 0}}
-		addSpecErrors(&resp.Diagnostics, spec.Validate())
+		addProblems(&resp.Diagnostics, path.Empty(), "invalid model endpoint", spec.Validate())
 	}
 
 	plan.ID = plannedEndpointID(plan, state)
@@ -417,25 +237,18 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 		moves := !plan.ClusterID.Equal(state.ClusterID) || !plan.Replicas.Equal(state.Replicas) ||
 			!plan.NodeSelector.Equal(state.NodeSelector) || engineGPUs(plan.Engine) != engineGPUs(state.Engine)
-		if isAWSCluster(plan.ClusterID) && !plan.AWS.IsUnknown() {
-			// A target group's port cannot change: a new port is a new endpoint.
-			var d diag.Diagnostics
-			if endpointAWSSettings(ctx, plan.AWS, &d).Port.ValueInt64() != endpointAWSSettings(ctx, state.AWS, &d).Port.ValueInt64() {
-				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("aws").AtName("port"))
-			}
-		}
-		if isAWSCluster(plan.ClusterID) {
-			// One URL, the load balancer's: it moves only with the cluster or the port.
-			moves = !plan.ClusterID.Equal(state.ClusterID) || !plan.AWS.Equal(state.AWS)
+		if b != nil && b.Capabilities().SharedURL {
+			// One URL, the platform's: it moves only with the cluster or the backend's own block.
+			moves = !plan.ClusterID.Equal(state.ClusterID) || !po.block(b.Name()).Equal(so.block(b.Name()))
 		}
 		if !moves {
 			plan.URLs, plan.Placements, plan.URL = state.URLs, state.Placements, state.URL
 		}
 	}
-	if !plan.ClusterID.IsUnknown() && !isAWSCluster(plan.ClusterID) {
+	if b != nil && !b.Capabilities().SharedURL {
 		plan.URL = types.StringNull()
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setSplit(ctx, &resp.Plan, po, &plan)...)
 }
 
 // plannedEndpointID keeps the ID from state only when nothing a client of the endpoint relies on
@@ -485,38 +298,59 @@ func addModelError(diags *diag.Diagnostics, err error, id, revision string) {
 	diags.AddError(summary, err.Error())
 }
 
-// addSpecErrors attaches each *vllm.SpecError to its attribute.
-func addSpecErrors(diags *diag.Diagnostics, err error) {
-	if err == nil {
+// endpointTarget is the backend and adapter of the endpoint's cluster.
+func (r *modelEndpointResource) endpointTarget(clusterID, summary string, diags *diag.Diagnostics) (backend.Backend, BackendAdapter) {
+	reg := r.data.registry(summary, diags)
+	if reg == nil {
+		return nil, nil
+	}
+	b, err := reg.ForClusterID(clusterID)
+	if err != nil {
+		diags.AddAttributeError(path.Root("cluster_id"), summary, "cluster_id: "+err.Error())
+		return nil, nil
+	}
+	return b, adapterByName(r.adapters, b.Name())
+}
+
+// deploy ensures the endpoint and waits until it is ready; what exists is in state after each
+// step, so a failure leaves state true and the next apply converges.
+func (r *modelEndpointResource) deploy(ctx context.Context, b backend.Backend, spec backend.EndpointSpec, plan *modelEndpointResourceModel,
+	o *splitObject, state *tfsdk.State, summary string, diags *diag.Diagnostics) {
+	tflog.Info(ctx, "deploying model endpoint", map[string]any{"endpoint": spec.Name, "backend": b.Name(), "replicas": spec.Replicas})
+	e, err := b.EnsureEndpoint(ctx, spec)
+	if e != nil {
+		flattenEndpoint(plan, e)
+		diags.Append(setSplit(ctx, state, o, plan)...)
+	}
+	if err != nil {
+		addProblems(diags, path.Root(b.Name()), summary, errorDetail(err))
 		return
 	}
-	specErrs := vllm.SpecErrors(err)
-	if len(specErrs) == 0 {
-		diags.AddError("invalid model endpoint", err.Error())
-		return
+	e, err = b.WaitEndpointReady(ctx, spec.ClusterID, spec.Name)
+	if e != nil {
+		flattenEndpoint(plan, e)
+		diags.Append(setSplit(ctx, state, o, plan)...)
 	}
-	for _, se := range specErrs {
-		attrName := se.Attribute
-		if attrName == vllm.AttrEndpoint {
-			attrName = "name"
-		}
-		p := path.Empty()
-		for _, step := range strings.Split(attrName, ".") {
-			step, _, _ = strings.Cut(step, "[")
-			p = p.AtName(step)
-		}
-		switch first, _, _ := strings.Cut(attrName, "."); first {
-		case "name", "model", "engine", "served_model_name", "api_key", "timeouts":
-			diags.AddAttributeError(p, "invalid "+attrName, attrName+": "+se.Detail)
-		default:
-			diags.AddError("invalid model endpoint", attrName+": "+se.Detail)
-		}
+	if err != nil {
+		diags.AddError(summary, errorDetail(err).Error())
 	}
 }
 
+// errorDetail adds what to do to a failed apply's error.
+func errorDetail(err error) error {
+	if len(backend.InputErrors(err)) > 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n\nWhat exists is kept in state; fix the cause (a host that cannot be reached: check it is up and "+
+		"reachable over SSH) and apply again: the next apply converges", err)
+}
+
+// Create writes the ID to state before the backend creates anything (a failed wait leaves a
+// tainted resource, never an orphan), then deploys under the create timeout.
 func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan modelEndpointResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	po, diags := r.get(ctx, req.Plan, &plan)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -529,107 +363,86 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("creating model endpoint (%s)", name)
-	if isAWSCluster(plan.ClusterID) {
-		r.deployAWS(ctx, plan, req.Config, &resp.State, summary, &resp.Diagnostics)
+	b, adapter := r.endpointTarget(plan.ClusterID.ValueString(), summary, &resp.Diagnostics)
+	if b == nil {
 		return
 	}
-	plan.URL = types.StringNull()
-
-	cfg, client, ok := r.expandConfig(ctx, plan, req.Config, timeout, summary, &resp.Diagnostics)
+	spec, ok := r.expandEndpointSpec(ctx, plan, po.block(b.Name()), adapter, req.Config, timeout, summary, &resp.Diagnostics)
 	if !ok {
 		return
 	}
-	// The ID first: a failed wait leaves a tainted resource, never an orphan.
-	plan.ID = types.StringValue(backend.EndpointID(plan.ClusterID.ValueString(), name))
-	plan.URLs = types.ListValueMust(types.StringType, []attr.Value{})
-	plan.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, []attr.Value{})
-	plan.Status = types.StringValue("creating")
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-
-	tflog.Info(ctx, "deploying model endpoint", map[string]any{"endpoint": name, "cluster": cfg.Cluster.Name, "replicas": cfg.Replicas})
-	placements, err := client.DeployEndpoint(ctx, cfg)
-	flattenPlacements(&plan, placements, err == nil)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, deployErrorDetail(err))
-	}
-}
-
-func deployErrorDetail(err error) string {
-	msg := err.Error()
-	if onprem.IsUnreachable(err) {
-		msg += "\n\nThe host could not be reached: check it is up and reachable over SSH, then apply again; the next apply converges."
-	} else {
-		msg += "\n\nWhat exists is kept in state; fix the cause and apply again: the next apply converges."
-	}
-	return msg
-}
-
-func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state modelEndpointResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))
+	flattenEndpoint(&plan, &backend.Endpoint{ID: plan.ID.ValueString(), Status: backend.StatusFailed})
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, po, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if isAWSCluster(state.ClusterID) {
-		r.readAWS(ctx, state, resp)
+	r.deploy(ctx, b, spec, &plan, po, &resp.State, summary, &resp.Diagnostics)
+}
+
+// Read refreshes the endpoint from its backend. An endpoint none of whose parts exists, or some
+// of whose parts were deleted outside Terraform, leaves state with a warning; replicas on hosts
+// that cannot be reached stay as last known.
+func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state modelEndpointResourceModel
+	so, diags := r.get(ctx, req.State, &state)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
-	}
-	state.URL = types.StringNull()
-	if state.AWS.IsUnknown() {
-		state.AWS = types.ObjectNull(endpointAWSAttrTypes)
 	}
 	name := state.Name.ValueString()
 	summary := fmt.Sprintf("reading model endpoint (%s)", name)
-	ref, err := onprem.DecodeClusterID(state.ClusterID.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), summary, err.Error())
+	b, adapter := r.endpointTarget(state.ClusterID.ValueString(), summary, &resp.Diagnostics)
+	if b == nil {
 		return
 	}
-	client, err := r.client()
-	if err != nil {
+	e, err := b.FindEndpoint(ctx, state.ClusterID.ValueString(), name)
+	switch {
+	case backend.IsNotFound(err):
+		resp.Diagnostics.AddWarning("model endpoint not found",
+			fmt.Sprintf("Model endpoint %s no longer exists on its cluster (%s): it was deleted outside Terraform. It is "+
+				"removed from state, and the next apply creates it again.", name, err))
+		resp.State.RemoveResource(ctx)
+		return
+	case err != nil:
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	found, err := client.FindEndpoint(ctx, ref, name)
-	if onprem.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("model endpoint not found",
-			fmt.Sprintf("Model endpoint %s has no replica on any host of cluster %s; removing it from state, so the next apply creates it again.", name, ref.Name))
+	if removedMissing("model endpoint", name, e.Missing, &resp.Diagnostics) {
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	if len(found.Unreachable) > 0 {
+	if len(e.Unreachable) > 0 {
 		resp.Diagnostics.AddWarning("hosts unreachable",
 			fmt.Sprintf("Model endpoint %s: host(s) %s could not be reached; their replicas are kept in state as last known.",
-				name, strings.Join(found.Unreachable, ", ")))
-		// Keep the placements of the unreachable hosts from state.
-		var old []modelEndpointPlacementModel
-		if !state.Placements.IsNull() && !state.Placements.IsUnknown() {
-			resp.Diagnostics.Append(state.Placements.ElementsAs(ctx, &old, false)...)
-		}
-		for _, p := range old {
-			if slices.Contains(found.Unreachable, p.Host.ValueString()) {
-				found.Placements = append(found.Placements, expandPlacement(ctx, p))
-			}
-		}
-		slices.SortFunc(found.Placements, func(a, b onprem.Placement) int { return a.Replica - b.Replica })
+				name, strings.Join(e.Unreachable, ", ")))
+		keepUnreachable(ctx, state, e, &resp.Diagnostics)
 	}
-	// Also brings an ID of the older form "<cluster name>/<name>" to the current one.
-	state.ID = types.StringValue(backend.EndpointID(state.ClusterID.ValueString(), name))
-	flattenPlacements(&state, found.Placements, true)
-	if len(found.Unreachable) > 0 {
-		state.Status = types.StringValue("unknown")
+	flattenEndpoint(&state, e)
+	if b.Capabilities().Autoscaling && state.Autoscaling.IsNull() && e.Desired > 0 {
+		state.Replicas = types.Int64Value(e.Desired)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	if adapter != nil {
+		if _, ok := adapter.EndpointBlock(); ok {
+			block, d := adapter.FlattenEndpoint(ctx, so.block(b.Name()), e)
+			resp.Diagnostics.Append(d...)
+			so.blocks[b.Name()] = block
+		}
+	}
+	if state.Timeouts.IsNull() || state.Timeouts.IsUnknown() {
+		state.Timeouts = nullTimeouts()
+	}
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, so, &state)...)
 }
 
+// Update deploys the planned endpoint in place (what cannot change in place was planned as a
+// replacement). When the backend reports nothing new, state keeps what it had, degraded.
 func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan modelEndpointResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	var plan, state modelEndpointResourceModel
+	po, diags := r.get(ctx, req.Plan, &plan)
+	resp.Diagnostics.Append(diags...)
+	_, diags = r.get(ctx, req.State, &state)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -642,34 +455,28 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	defer cancel()
 	name := plan.Name.ValueString()
 	summary := fmt.Sprintf("updating model endpoint (%s)", name)
-	if isAWSCluster(plan.ClusterID) {
-		r.deployAWS(ctx, plan, req.Config, &resp.State, summary, &resp.Diagnostics)
+	b, adapter := r.endpointTarget(plan.ClusterID.ValueString(), summary, &resp.Diagnostics)
+	if b == nil {
 		return
 	}
-	plan.URL = types.StringNull()
-	cfg, client, ok := r.expandConfig(ctx, plan, req.Config, timeout, summary, &resp.Diagnostics)
+	spec, ok := r.expandEndpointSpec(ctx, plan, po.block(b.Name()), adapter, req.Config, timeout, summary, &resp.Diagnostics)
 	if !ok {
 		return
 	}
-	plan.ID = types.StringValue(backend.EndpointID(plan.ClusterID.ValueString(), name))
-	placements, err := client.DeployEndpoint(ctx, cfg)
-	if err != nil && len(placements) == 0 {
-		// Nothing new is known: keep what state said.
-		var state modelEndpointResourceModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		plan.URLs, plan.Placements, plan.Status = state.URLs, state.Placements, types.StringValue("degraded")
-	} else {
-		flattenPlacements(&plan, placements, err == nil)
+	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))
+	// Until the backend says more, what state knew stands (degraded: the change is under way).
+	plan.URLs, plan.Placements, plan.URL, plan.Status = state.URLs, state.Placements, state.URL, types.StringValue(backend.StatusDegraded)
+	if plan.URL.IsUnknown() {
+		plan.URL = types.StringNull()
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, deployErrorDetail(err))
-	}
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, po, &plan)...)
+	r.deploy(ctx, b, spec, &plan, po, &resp.State, summary, &resp.Diagnostics)
 }
 
 func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state modelEndpointResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	_, diags := r.get(ctx, req.State, &state)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -677,356 +484,69 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if isAWSCluster(state.ClusterID) {
-		r.deleteAWS(ctx, state, resp)
-		return
-	}
 	name := state.Name.ValueString()
 	summary := fmt.Sprintf("deleting model endpoint (%s)", name)
-	ref, err := onprem.DecodeClusterID(state.ClusterID.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("cluster_id"), summary, err.Error())
+	b, _ := r.endpointTarget(state.ClusterID.ValueString(), summary, &resp.Diagnostics)
+	if b == nil {
 		return
 	}
-	client, err := r.client()
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
+	tflog.Info(ctx, "deleting model endpoint", map[string]any{"endpoint": name, "backend": b.Name()})
+	warnings, err := b.DeleteEndpoint(ctx, state.ClusterID.ValueString(), name,
+		backend.DeleteOptions{ForceRemoveUnreachable: state.ForceRemoveUnreachable.ValueBool()})
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning("replicas left on unreachable hosts", w)
 	}
-	force := state.ForceRemoveUnreachable.ValueBool()
-	unreachable, err := client.DeleteEndpoint(ctx, ref, name, force)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	if len(unreachable) > 0 {
-		resp.Diagnostics.AddWarning("replicas left on unreachable hosts",
-			fmt.Sprintf("force_remove_unreachable is set: model endpoint %s is forgotten on host(s) %s, which could not be "+
-				"reached; run `inferstack-node remove %s` there once they are back.", name, strings.Join(unreachable, ", "), name))
 	}
 }
 
-// ImportState takes "<cluster_id>,<endpoint name>", which is also the endpoint's ID. Secrets
-// (api_key) cannot be imported: set them in the configuration; the next apply writes them to the
-// hosts.
+// ImportState takes "<cluster_id>,<endpoint name>", which is also the endpoint's ID (the cluster
+// part may take any form the cluster's import takes). The settings are read back from what the
+// backend last applied; secrets (api_key) cannot be imported: set them in the configuration.
 func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if strings.HasPrefix(req.ID, "aws/") {
-		r.importAWS(ctx, req, resp)
+	summary := fmt.Sprintf("importing model endpoint (%s)", req.ID)
+	reg := r.data.registry(summary, &resp.Diagnostics)
+	if reg == nil {
 		return
 	}
-	ref, clusterID, name, err := onprem.ParseEndpointID(req.ID)
+	clusterPart, name, ok := backend.SplitEndpointID(req.ID)
+	if !ok || !endpointNameRE.MatchString(name) {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%q is not the id of an inferstack_model_endpoint: want <cluster_id>%s<name>",
+			req.ID, backend.EndpointIDSeparator))
+		return
+	}
+	clusterID, err := importClusterID(ctx, reg, clusterPart)
 	if err != nil {
-		resp.Diagnostics.AddError("importing model endpoint", err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	client, err := r.client()
+	b, _ := reg.ForClusterID(clusterID)
+	applied, e, err := b.EndpointSpec(ctx, clusterID, name)
 	if err != nil {
-		resp.Diagnostics.AddError("importing model endpoint", err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	// The applied spec on a host gives back the settings.
-	spec, err := client.FindEndpointSpec(ctx, ref, name)
-	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("importing model endpoint (%s)", name), err.Error())
-		return
-	}
-	m := importedModel(spec)
-	m.ID = types.StringValue(req.ID)
+	m := importedModel(*applied)
+	m.ID = types.StringValue(backend.EndpointID(clusterID, name))
 	m.ClusterID = types.StringValue(clusterID)
 	m.Name = types.StringValue(name)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// modelEndpointResourceModel is the resource's state.
-type modelEndpointResourceModel struct {
-	ID                     types.String              `tfsdk:"id"`
-	ClusterID              types.String              `tfsdk:"cluster_id"`
-	Name                   types.String              `tfsdk:"name"`
-	Model                  *modelEndpointModelModel  `tfsdk:"model"`
-	ResolvedRevision       types.String              `tfsdk:"resolved_revision"`
-	Engine                 *modelEndpointEngineModel `tfsdk:"engine"`
-	ServedModelName        types.String              `tfsdk:"served_model_name"`
-	Replicas               types.Int64               `tfsdk:"replicas"`
-	NodeSelector           types.Map                 `tfsdk:"node_selector"`
-	Autoscaling            types.Object              `tfsdk:"autoscaling"`
-	APIKey                 types.String              `tfsdk:"api_key"`
-	APIKeyWO               types.String              `tfsdk:"api_key_wo"`
-	APIKeyWOVersion        types.Int64               `tfsdk:"api_key_wo_version"`
-	Rollout                types.Object              `tfsdk:"rollout"`
-	ForceRemoveUnreachable types.Bool                `tfsdk:"force_remove_unreachable"`
-	URL                    types.String              `tfsdk:"url"`
-	AWS                    types.Object              `tfsdk:"aws"`
-	URLs                   types.List                `tfsdk:"urls"`
-	Placements             types.List                `tfsdk:"placements"`
-	Status                 types.String              `tfsdk:"status"`
-	Timeouts               timeouts.Value            `tfsdk:"timeouts"`
-}
-
-type modelEndpointModelModel struct {
-	ID       types.String `tfsdk:"id"`
-	Revision types.String `tfsdk:"revision"`
-}
-
-type modelEndpointEngineModel struct {
-	Image                types.String  `tfsdk:"image"`
-	TensorParallelSize   types.Int64   `tfsdk:"tensor_parallel_size"`
-	PipelineParallelSize types.Int64   `tfsdk:"pipeline_parallel_size"`
-	MaxModelLen          types.Int64   `tfsdk:"max_model_len"`
-	GPUMemoryUtilization types.Float64 `tfsdk:"gpu_memory_utilization"`
-	DType                types.String  `tfsdk:"dtype"`
-	Quantization         types.String  `tfsdk:"quantization"`
-	KVCacheDType         types.String  `tfsdk:"kv_cache_dtype"`
-	MaxNumSeqs           types.Int64   `tfsdk:"max_num_seqs"`
-	EnablePrefixCaching  types.Bool    `tfsdk:"enable_prefix_caching"`
-	ExtraArgs            types.List    `tfsdk:"extra_args"`
-}
-
-type modelEndpointPlacementModel struct {
-	Host    types.String `tfsdk:"host"`
-	Replica types.Int64  `tfsdk:"replica"`
-	GPUIDs  types.List   `tfsdk:"gpu_ids"`
-	Port    types.Int64  `tfsdk:"port"`
-	URL     types.String `tfsdk:"url"`
-}
-
-var engineAttrTypes = map[string]attr.Type{
-	"image": types.StringType, "tensor_parallel_size": types.Int64Type, "pipeline_parallel_size": types.Int64Type,
-	"max_model_len": types.Int64Type, "gpu_memory_utilization": types.Float64Type, "dtype": types.StringType,
-	"quantization": types.StringType, "kv_cache_dtype": types.StringType, "max_num_seqs": types.Int64Type,
-	"enable_prefix_caching": types.BoolType, "extra_args": types.ListType{ElemType: types.StringType},
-}
-
-var placementAttrTypes = map[string]attr.Type{
-	"host": types.StringType, "replica": types.Int64Type, "gpu_ids": types.ListType{ElemType: types.Int64Type},
-	"port": types.Int64Type, "url": types.StringType,
-}
-
-func clusterNameChanged(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.StateValue.IsNull() || req.PlanValue.IsUnknown() {
-		// An unknown new cluster ID (a cluster being replaced) may well be another cluster.
-		resp.RequiresReplace = !req.StateValue.IsNull() && req.PlanValue.IsUnknown()
-		return
+	if e.Desired > 0 {
+		m.Replicas = types.Int64Value(e.Desired)
 	}
-	resp.RequiresReplace = onprem.ClusterName(req.StateValue.ValueString()) != onprem.ClusterName(req.PlanValue.ValueString())
-}
-
-func (r *modelEndpointResource) client() (*onprem.Client, error) {
-	if r.data == nil {
-		return nil, errors.New("the provider is not configured")
+	if b.Capabilities().Autoscaling && (e.Min != e.Desired || e.Max != e.Desired) {
+		m.Autoscaling = types.ObjectValueMust(autoscalingAttrTypes, map[string]attr.Value{
+			"min": types.Int64Value(e.Min), "max": types.Int64Value(e.Max)})
 	}
-	return r.data.OnPremClient()
-}
-
-// expandSpec turns the plan into the spec template (no replicas, no secrets); ok is false when
-// a value is not known yet.
-func (r *modelEndpointResource) expandSpec(ctx context.Context, m modelEndpointResourceModel, diags *diag.Diagnostics) (vllm.Spec, bool) {
-	if m.Name.IsUnknown() || m.Model == nil || m.Model.ID.IsUnknown() || m.ServedModelName.IsUnknown() || m.Engine == nil {
-		return vllm.Spec{}, false
-	}
-	e := m.Engine
-	for _, v := range []attr.Value{e.Image, e.TensorParallelSize, e.PipelineParallelSize, e.MaxModelLen, e.GPUMemoryUtilization,
-		e.DType, e.Quantization, e.KVCacheDType, e.MaxNumSeqs, e.EnablePrefixCaching, e.ExtraArgs, m.ResolvedRevision} {
-		if v.IsUnknown() {
-			return vllm.Spec{}, false
+	var whole types.Object
+	resp.Diagnostics.Append(resp.State.Get(ctx, &whole)...)
+	o := &splitObject{types: whole.AttributeTypes(ctx), names: r.blockNames(), blocks: map[string]types.Object{}}
+	if a := adapterByName(r.adapters, b.Name()); a != nil {
+		if _, ok := a.EndpointBlock(); ok {
+			block, d := a.FlattenEndpoint(ctx, o.block(b.Name()), e)
+			resp.Diagnostics.Append(d...)
+			o.blocks[b.Name()] = block
 		}
 	}
-	var extra []string
-	if !e.ExtraArgs.IsNull() {
-		diags.Append(e.ExtraArgs.ElementsAs(ctx, &extra, false)...)
-	}
-	s := vllm.Spec{
-		Endpoint:        m.Name.ValueString(),
-		Model:           vllm.Model{ID: m.Model.ID.ValueString(), Revision: m.ResolvedRevision.ValueString()},
-		ServedModelName: m.ServedModelName.ValueString(),
-		Engine: vllm.Engine{
-			Image:                e.Image.ValueString(),
-			TensorParallelSize:   int(e.TensorParallelSize.ValueInt64()),
-			PipelineParallelSize: int(e.PipelineParallelSize.ValueInt64()),
-			MaxModelLen:          int(e.MaxModelLen.ValueInt64()),
-			GPUMemoryUtilization: e.GPUMemoryUtilization.ValueFloat64(),
-			DType:                e.DType.ValueString(),
-			Quantization:         e.Quantization.ValueString(),
-			KVCacheDType:         e.KVCacheDType.ValueString(),
-			MaxNumSeqs:           int(e.MaxNumSeqs.ValueInt64()),
-			ExtraArgs:            extra,
-		},
-	}
-	if !e.EnablePrefixCaching.IsNull() {
-		v := e.EnablePrefixCaching.ValueBool()
-		s.Engine.EnablePrefixCaching = &v
-	}
-	return s, true
-}
-
-// expandConfig builds the backend's config for Create and Update: the spec, the cluster, the
-// secrets (api_key from the plan, api_key_wo from the configuration) and the readiness wait,
-// which takes what the timeout leaves.
-func (r *modelEndpointResource) expandConfig(ctx context.Context, plan modelEndpointResourceModel, config interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, timeout time.Duration, summary string, diags *diag.Diagnostics) (onprem.EndpointConfig, *onprem.Client, bool) {
-	spec, ok := r.expandSpec(ctx, plan, diags)
-	if !ok {
-		diags.AddError(summary, "some settings are still unknown at apply time: this is a bug in the provider")
-		return onprem.EndpointConfig{}, nil, false
-	}
-	spec.ReadyTimeout = max(timeout-modelEndpointReadyMargin, time.Second)
-	ref, err := onprem.DecodeClusterID(plan.ClusterID.ValueString())
-	if err != nil {
-		diags.AddAttributeError(path.Root("cluster_id"), summary, err.Error())
-		return onprem.EndpointConfig{}, nil, false
-	}
-	client, err := r.client()
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return onprem.EndpointConfig{}, nil, false
-	}
-	spec.Runtime = vllm.Runtime(ref.Runtime)
-	apiKey, ok := endpointAPIKeyValue(ctx, plan, config, summary, diags)
-	if !ok {
-		return onprem.EndpointConfig{}, nil, false
-	}
-	var selector map[string]string
-	if !plan.NodeSelector.IsNull() {
-		diags.Append(plan.NodeSelector.ElementsAs(ctx, &selector, false)...)
-	}
-	maxUnavailable := int64(1)
-	if !plan.Rollout.IsNull() && !plan.Rollout.IsUnknown() {
-		if v, ok := plan.Rollout.Attributes()["max_unavailable"].(types.Int64); ok && !v.IsNull() {
-			maxUnavailable = v.ValueInt64()
-		}
-	}
-	cfg := onprem.EndpointConfig{
-		Cluster:        ref,
-		Spec:           spec,
-		Replicas:       int(plan.Replicas.ValueInt64()),
-		NodeSelector:   selector,
-		APIKey:         apiKey,
-		HFToken:        r.data.HuggingFace.Token,
-		MaxUnavailable: int(maxUnavailable),
-	}
-	// Catch what only the full spec shows before touching a host.
-	check := onprem.HostSpec(cfg, onprem.Host{Address: "127.0.0.1"}, []int{0})
-	if err := check.Validate(); err != nil {
-		addSpecErrors(diags, err)
-		return onprem.EndpointConfig{}, nil, false
-	}
-	return cfg, client, !diags.HasError()
-}
-
-// endpointAPIKeyValue is the key vLLM requires: api_key from the plan, or api_key_wo from the
-// configuration (write-only values are never in the plan).
-func endpointAPIKeyValue(ctx context.Context, plan modelEndpointResourceModel, config interface {
-	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
-}, summary string, diags *diag.Diagnostics) (string, bool) {
-	apiKey := plan.APIKey.ValueString()
-	if apiKey == "" {
-		var wo types.String
-		diags.Append(config.GetAttribute(ctx, path.Root("api_key_wo"), &wo)...)
-		apiKey = wo.ValueString()
-	}
-	if apiKey == "" {
-		diags.AddAttributeError(path.Root("api_key"), summary, "vLLM always runs with an API key: set api_key or api_key_wo.")
-		return "", false
-	}
-	return apiKey, true
-}
-
-func flattenPlacements(m *modelEndpointResourceModel, ps []onprem.Placement, applied bool) {
-	urls := []attr.Value{}
-	objs := []attr.Value{}
-	ready := len(ps) > 0
-	for _, p := range ps {
-		gpus := []attr.Value{}
-		for _, g := range p.GPUIDs {
-			gpus = append(gpus, types.Int64Value(int64(g)))
-		}
-		objs = append(objs, types.ObjectValueMust(placementAttrTypes, map[string]attr.Value{
-			"host": types.StringValue(p.Host), "replica": types.Int64Value(int64(p.Replica)),
-			"gpu_ids": types.ListValueMust(types.Int64Type, gpus), "port": types.Int64Value(int64(p.Port)),
-			"url": types.StringValue(p.URL),
-		}))
-		urls = append(urls, types.StringValue(p.URL))
-		ready = ready && p.Ready
-	}
-	m.URLs = types.ListValueMust(types.StringType, urls)
-	m.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, objs)
-	switch {
-	case ready:
-		m.Status = types.StringValue("ready")
-	case applied:
-		m.Status = types.StringValue("degraded")
-	default:
-		m.Status = types.StringValue("failed")
-	}
-}
-
-func expandPlacement(ctx context.Context, p modelEndpointPlacementModel) onprem.Placement {
-	var gpus []int64
-	_ = p.GPUIDs.ElementsAs(ctx, &gpus, false)
-	out := onprem.Placement{Host: p.Host.ValueString(), Replica: int(p.Replica.ValueInt64()), Port: int(p.Port.ValueInt64()),
-		URL: p.URL.ValueString(), Ready: true}
-	for _, g := range gpus {
-		out.GPUIDs = append(out.GPUIDs, int(g))
-	}
-	return out
-}
-
-// importedModel is the state an import starts from: the settings from the applied spec; the
-// API key stays unset; Read fills in the placements.
-func importedModel(s vllm.AppliedSpec) modelEndpointResourceModel {
-	intOrNull := func(v int) types.Int64 {
-		if v == 0 {
-			return types.Int64Null()
-		}
-		return types.Int64Value(int64(v))
-	}
-	strOrNull := func(v string) types.String {
-		if v == "" {
-			return types.StringNull()
-		}
-		return types.StringValue(v)
-	}
-	extra := []attr.Value{}
-	for _, a := range s.ExtraArgs {
-		extra = append(extra, types.StringValue(a))
-	}
-	m := modelEndpointResourceModel{
-		Model:            &modelEndpointModelModel{ID: types.StringValue(s.Model), Revision: types.StringValue(s.Revision)},
-		ResolvedRevision: types.StringValue(s.Revision),
-		Engine: &modelEndpointEngineModel{
-			Image:                types.StringValue(s.Image),
-			TensorParallelSize:   types.Int64Value(int64(max(s.TensorParallelSize, 1))),
-			PipelineParallelSize: types.Int64Value(int64(max(s.PipelineParallelSize, 1))),
-			MaxModelLen:          intOrNull(s.MaxModelLen),
-			GPUMemoryUtilization: types.Float64Null(),
-			DType:                strOrNull(s.DType),
-			Quantization:         strOrNull(s.Quantization),
-			KVCacheDType:         strOrNull(s.KVCacheDType),
-			MaxNumSeqs:           intOrNull(s.MaxNumSeqs),
-			EnablePrefixCaching:  types.BoolNull(),
-			ExtraArgs:            types.ListValueMust(types.StringType, extra),
-		},
-		ServedModelName:        types.StringValue(s.ServedModelName),
-		Replicas:               types.Int64Value(int64(s.Replicas)),
-		NodeSelector:           types.MapNull(types.StringType),
-		Autoscaling:            types.ObjectNull(map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type}),
-		APIKey:                 types.StringNull(),
-		APIKeyWO:               types.StringNull(),
-		APIKeyWOVersion:        types.Int64Null(),
-		Rollout:                types.ObjectValueMust(map[string]attr.Type{"max_unavailable": types.Int64Type}, map[string]attr.Value{"max_unavailable": types.Int64Value(1)}),
-		ForceRemoveUnreachable: types.BoolValue(false),
-		URL:                    types.StringNull(),
-		AWS:                    types.ObjectNull(endpointAWSAttrTypes),
-		URLs:                   types.ListNull(types.StringType),
-		Placements:             types.ListNull(types.ObjectType{AttrTypes: placementAttrTypes}),
-		Status:                 types.StringNull(),
-		Timeouts:               timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
-	}
-	if s.GPUMemoryUtilization > 0 {
-		m.Engine.GPUMemoryUtilization = types.Float64Value(s.GPUMemoryUtilization)
-	}
-	if s.EnablePrefixCaching != nil {
-		m.Engine.EnablePrefixCaching = types.BoolValue(*s.EnablePrefixCaching)
-	}
-	return m
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, o, &m)...)
 }

@@ -21,8 +21,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	azurebackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/azure"
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 )
 
 var _ provider.Provider = &inferstackProvider{}
@@ -51,6 +53,14 @@ func New(version string, opts ...Option) func() provider.Provider {
 type inferstackProvider struct {
 	version    string
 	azureHooks *azurebackend.TestHooks
+	// Backends and adapters added by WithBackend (tests), after the built-in ones.
+	extraBackends []backend.Backend
+	extraAdapters []BackendAdapter
+}
+
+// adapters are the backends' adapters: the built-in ones, then those added by WithBackend.
+func (p *inferstackProvider) adapters() []BackendAdapter {
+	return append(builtinAdapters(), p.extraAdapters...)
 }
 
 // Metadata names the provider "inferstack", the prefix of every resource type.
@@ -312,6 +322,18 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	data.Backends = backend.NewRegistry(
+		onprem.NewBackend(onprem.SSHConfig{
+			PrivateKey: data.OnPrem.SSHPrivateKey,
+			Passphrase: data.OnPrem.SSHPassphrase,
+			KnownHosts: data.OnPrem.KnownHosts,
+			UserAgent:  data.UserAgent,
+		}),
+		awsbackend.NewLifecycle(data.AWS, data.AWSDefaultTags),
+	)
+	for _, b := range p.extraBackends {
+		data.Backends.Register(b)
+	}
 
 	tflog.Debug(ctx, "configured inferstack provider", map[string]any{
 		"aws_region":       data.AWS.DefaultRegion(),
@@ -333,8 +355,8 @@ func (p *inferstackProvider) userAgent() string {
 func (p *inferstackProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newAPIRouteResource,
-		newInferenceClusterResource,
-		newModelEndpointResource,
+		newInferenceClusterResource(p.adapters()),
+		newModelEndpointResource(p.adapters()),
 	}
 }
 
@@ -360,7 +382,8 @@ type providerData struct {
 	Gateway        gatewaySettings
 	gateway        lazyGateway // the gateway client, built on first use (gateway_client.go)
 	OnPrem         onPremSettings
-	onprem         lazyOnPrem // the SSH client of on-prem hosts, built on first use (onprem_client.go)
+	// Backends are the backends by block name and ID prefix (backend.Registry).
+	Backends *backend.Registry
 
 	hf         lazyHF          // the Hugging Face Hub client, built on first use (hf_client.go)
 	gpuCatalog gpuCatalogCache // GPU instance types by cloud and region, listed once (gpu_catalog.go)

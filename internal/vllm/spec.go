@@ -200,15 +200,10 @@ func SecretFilePath(endpoint, envVar string) string {
 
 // SpecError is a problem with one attribute of a Spec; Attribute is the attribute path as the
 // provider's schema names it ("engine.extra_args", "model.revision").
-type SpecError struct {
-	Attribute string
-	Detail    string
-}
-
-func (e *SpecError) Error() string { return e.Attribute + ": " + e.Detail }
+type SpecError = errs.Problem
 
 // SpecErrors returns every *SpecError in err (a joined error from Validate).
-func SpecErrors(err error) []*SpecError { return errs.All[*SpecError](err) }
+func SpecErrors(err error) []*SpecError { return errs.Problems(err) }
 
 // Attribute paths of a Spec in the provider's schema, used in SpecError.
 const (

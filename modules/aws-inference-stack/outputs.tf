@@ -5,22 +5,22 @@ output "cluster_id" {
 
 output "vpc_id" {
   description = "The VPC of subnet_ids."
-  value       = inferstack_inference_cluster.this.vpc_id
+  value       = inferstack_inference_cluster.this.aws.vpc_id
 }
 
 output "load_balancer_dns" {
   description = "DNS name of the cluster's internal network load balancer; every endpoint listens on it at its own port."
-  value       = inferstack_inference_cluster.this.load_balancer_dns
+  value       = inferstack_inference_cluster.this.aws.load_balancer_dns
 }
 
 output "security_group_id" {
   description = "Security group of the nodes and the load balancer (ingress to serving_ports from allowed_cidrs only)."
-  value       = inferstack_inference_cluster.this.security_group_id
+  value       = inferstack_inference_cluster.this.aws.security_group_id
 }
 
 output "gpu" {
   description = "The GPUs of one node of instance_type: model, count, memory per GPU in MiB."
-  value       = inferstack_inference_cluster.this.gpu
+  value       = inferstack_inference_cluster.this.aws.gpu
 }
 
 output "max_nodes" {

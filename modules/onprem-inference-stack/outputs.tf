@@ -5,7 +5,7 @@ output "cluster_id" {
 
 output "nodes" {
   description = "What each host reported: GPUs, driver, runtime."
-  value       = inferstack_inference_cluster.this.nodes
+  value       = inferstack_inference_cluster.this.onprem.nodes
 }
 
 output "endpoints" {

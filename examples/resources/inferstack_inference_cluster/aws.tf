@@ -27,7 +27,7 @@ resource "inferstack_inference_cluster" "prod" {
 }
 
 output "prod_load_balancer" {
-  value = inferstack_inference_cluster.prod.load_balancer_dns
+  value = inferstack_inference_cluster.prod.aws.load_balancer_dns
 }
 
 output "prod_gpu" {

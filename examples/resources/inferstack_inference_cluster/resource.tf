@@ -40,5 +40,5 @@ output "lab_cluster_id" {
 }
 
 output "lab_gpus" {
-  value = { for n in inferstack_inference_cluster.lab.nodes : n.name => [for g in n.gpus : g.model] }
+  value = { for n in inferstack_inference_cluster.lab.onprem.nodes : n.name => [for g in n.gpus : g.model] }
 }

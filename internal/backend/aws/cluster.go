@@ -206,7 +206,7 @@ func shortHash(s string) string {
 
 func validateName(name string) error {
 	if !ClusterNamePattern.MatchString(name) {
-		return &backend.InputError{Attribute: "name", Message: fmt.Sprintf(
+		return &backend.InputError{Attribute: "name", Detail: fmt.Sprintf(
 			"%q is not a valid cluster name: use 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit", name)}
 	}
 	return nil
@@ -235,7 +235,7 @@ func portRanges(ports []int64) []portRange {
 func validatePorts(ports []int64) error {
 	for _, p := range ports {
 		if p < 1 || p > 65535 {
-			return &backend.InputError{Attribute: "serving_ports", Message: fmt.Sprintf("%d is not a TCP port (1-65535)", p)}
+			return &backend.InputError{Attribute: "serving_ports", Detail: fmt.Sprintf("%d is not a TCP port (1-65535)", p)}
 		}
 	}
 	return nil

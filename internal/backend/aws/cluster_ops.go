@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/wait"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -28,23 +30,10 @@ func waitFor(ctx context.Context, what string, check func() (bool, error)) error
 		ctx, cancel = context.WithTimeout(ctx, DefaultWaitTimeout)
 		defer cancel()
 	}
-	for {
+	return wait.Until(ctx, pollInterval, what, func(context.Context) (bool, error, error) {
 		done, err := check()
-		if err != nil {
-			if ctx.Err() != nil { // the deadline struck during a call
-				return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-			}
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(pollInterval):
-		}
-	}
+		return done, nil, err
+	})
 }
 
 // EnsureCluster makes the cluster spec describes exist and match it, and returns it: it runs

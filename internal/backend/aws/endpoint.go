@@ -183,7 +183,7 @@ func (s EndpointSpec) withDefaults() EndpointSpec {
 func checkEndpointSpec(s EndpointSpec) error {
 	var errs []error
 	bad := func(attr, format string, args ...any) {
-		errs = append(errs, &backend.InputError{Attribute: attr, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, &backend.InputError{Attribute: attr, Detail: fmt.Sprintf(format, args...)})
 	}
 	if !vllm.EndpointNamePattern.MatchString(s.Name) {
 		bad("name", "%q is not a valid endpoint name: use 1-40 lower-case letters, digits and hyphens, starting and ending with a letter or digit", s.Name)
@@ -216,7 +216,7 @@ func checkEndpointSpec(s EndpointSpec) error {
 // the endpoint's port.
 func checkCluster(s EndpointSpec, c *Cluster) error {
 	if len(c.Missing) > 0 {
-		return &backend.InputError{Attribute: "cluster_id", Message: fmt.Sprintf(
+		return &backend.InputError{Attribute: "cluster_id", Detail: fmt.Sprintf(
 			"inference cluster %s in %s is incomplete (missing: %s): apply the cluster first", c.Name, c.Region, strings.Join(c.Missing, ", "))}
 	}
 	for _, p := range c.ServingPorts {
@@ -228,7 +228,7 @@ func checkCluster(s EndpointSpec, c *Cluster) error {
 	for _, p := range c.ServingPorts {
 		ports = append(ports, strconv.FormatInt(p, 10))
 	}
-	return &backend.InputError{Attribute: "port", Message: fmt.Sprintf(
+	return &backend.InputError{Attribute: "port", Detail: fmt.Sprintf(
 		"%d is not a serving port of inference cluster %s (%s): use one of those, or add it to the cluster's serving_ports", s.Port, c.Name, strings.Join(ports, ", "))}
 }
 

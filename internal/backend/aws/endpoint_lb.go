@@ -120,7 +120,7 @@ func ensureTargetGroup(ctx context.Context, client *elbv2.Client, s EndpointSpec
 		return "", fmt.Errorf("target group %s is in %s, but inference cluster %s is in %s: the cluster was replaced, so replace the endpoint too", name, vpc, s.Cluster, c.VPCID)
 	}
 	if p := int64(aws.ToInt32(cur.tg.Port)); p != s.Port {
-		return "", &backend.InputError{Attribute: "port", Message: fmt.Sprintf("endpoint %s serves on port %d; a new port replaces the endpoint (its target group's port cannot change)", s.Name, p)}
+		return "", &backend.InputError{Attribute: "port", Detail: fmt.Sprintf("endpoint %s serves on port %d; a new port replaces the endpoint (its target group's port cannot change)", s.Name, p)}
 	}
 	if !healthCheckOK(cur.tg) {
 		if _, err := client.ModifyTargetGroup(ctx, &elbv2.ModifyTargetGroupInput{
@@ -210,7 +210,7 @@ func ensureListener(ctx context.Context, client *elbv2.Client, s EndpointSpec, c
 		if e := l.tags[TagEndpoint]; e != "" {
 			owner = "belongs to endpoint " + e
 		}
-		return "", &backend.InputError{Attribute: "port", Message: fmt.Sprintf("the %s (%s) %s, not to %s: use another of the cluster's serving ports", what, l.arn(), owner, s.Name)}
+		return "", &backend.InputError{Attribute: "port", Detail: fmt.Sprintf("the %s (%s) %s, not to %s: use another of the cluster's serving ports", what, l.arn(), owner, s.Name)}
 	}
 	if !forwardsTo(l.l, tgARN) {
 		if _, err := client.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: aws.String(l.arn()), DefaultActions: forward}); err != nil {

@@ -130,7 +130,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 func (b *Backend) clusterOf(ctx context.Context, region string, s EndpointSpec) (*Cluster, error) {
 	c, err := b.readCluster(ctx, region, s.Cluster)
 	if backend.IsNotFound(err) {
-		return nil, &backend.InputError{Attribute: "cluster_id", Message: fmt.Sprintf(
+		return nil, &backend.InputError{Attribute: "cluster_id", Detail: fmt.Sprintf(
 			"inference cluster %s does not exist in %s: create the cluster first", s.Cluster, region)}
 	}
 	if err != nil {
@@ -435,7 +435,7 @@ func checkNodeBudget(ctx context.Context, asc *autoscaling.Client, s EndpointSpe
 		sort.Strings(others)
 		detail = fmt.Sprintf(", and its other endpoints up to %s", strings.Join(others, ", "))
 	}
-	return &backend.InputError{Attribute: attr, Message: fmt.Sprintf(
+	return &backend.InputError{Attribute: attr, Detail: fmt.Sprintf(
 		"this endpoint may run %d node(s)%s: %d in all, more than the %d of cluster %s's max_nodes, which its vCPU quota "+
 			"check covers: raise the cluster's aws.max_nodes (its plan checks the quota again) or lower %s",
 		s.MaxReplicas, detail, total, c.MaxNodes, c.Name, what)}

@@ -178,29 +178,29 @@ func checkSpec(spec ClusterSpec) error {
 		errs = append(errs, err)
 	}
 	if len(spec.SubnetIDs) == 0 {
-		errs = append(errs, &backend.InputError{Attribute: "subnet_ids", Message: "name at least one private subnet"})
+		errs = append(errs, &backend.InputError{Attribute: "subnet_ids", Detail: "name at least one private subnet"})
 	}
 	if spec.InstanceType == "" {
-		errs = append(errs, &backend.InputError{Attribute: "instance_type", Message: "name a GPU instance type, e.g. g6e.xlarge"})
+		errs = append(errs, &backend.InputError{Attribute: "instance_type", Detail: "name a GPU instance type, e.g. g6e.xlarge"})
 	}
 	if spec.AMI.ID != "" && spec.AMI.SSMParameter != "" {
-		errs = append(errs, &backend.InputError{Attribute: "ami", Message: "set either id or ssm_parameter, not both"})
+		errs = append(errs, &backend.InputError{Attribute: "ami", Detail: "set either id or ssm_parameter, not both"})
 	}
 	if spec.RootVolumeGiB < 0 || spec.RootVolumeGiB > 16384 {
-		errs = append(errs, &backend.InputError{Attribute: "root_volume_gib", Message: fmt.Sprintf("%d GiB is outside gp3's 1-16384 GiB", spec.RootVolumeGiB)})
+		errs = append(errs, &backend.InputError{Attribute: "root_volume_gib", Detail: fmt.Sprintf("%d GiB is outside gp3's 1-16384 GiB", spec.RootVolumeGiB)})
 	}
 	c := spec.Capacity
 	if c.OnDemandBase < 0 {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("on_demand_base is %d; it must be 0 or more", c.OnDemandBase)})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("on_demand_base is %d; it must be 0 or more", c.OnDemandBase)})
 	}
 	if c.SpotPercentage < 0 || c.SpotPercentage > 100 {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("spot_percentage is %d; it must be 0-100", c.SpotPercentage)})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("spot_percentage is %d; it must be 0-100", c.SpotPercentage)})
 	}
 	if c.CapacityReservationID != "" && c.SpotPercentage == 100 && c.OnDemandBase == 0 {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: "capacity_reservation_id serves on-demand nodes, but spot_percentage 100 with on_demand_base 0 makes every node spot"})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: "capacity_reservation_id serves on-demand nodes, but spot_percentage 100 with on_demand_base 0 makes every node spot"})
 	}
 	if spec.MaxNodes < 0 {
-		errs = append(errs, &backend.InputError{Attribute: "max_nodes", Message: fmt.Sprintf("%d is negative", spec.MaxNodes)})
+		errs = append(errs, &backend.InputError{Attribute: "max_nodes", Detail: fmt.Sprintf("%d is negative", spec.MaxNodes)})
 	}
 	if err := validatePorts(spec.ServingPorts); err != nil {
 		errs = append(errs, err)
@@ -209,9 +209,9 @@ func checkSpec(spec ClusterSpec) error {
 		p, err := netip.ParsePrefix(c)
 		switch {
 		case err != nil:
-			errs = append(errs, &backend.InputError{Attribute: "allowed_cidrs", Message: fmt.Sprintf("%q is not a CIDR block", c)})
+			errs = append(errs, &backend.InputError{Attribute: "allowed_cidrs", Detail: fmt.Sprintf("%q is not a CIDR block", c)})
 		case p.Masked() != p:
-			errs = append(errs, &backend.InputError{Attribute: "allowed_cidrs", Message: fmt.Sprintf("%s has host bits set; did you mean %s?", c, p.Masked())})
+			errs = append(errs, &backend.InputError{Attribute: "allowed_cidrs", Detail: fmt.Sprintf("%s has host bits set; did you mean %s?", c, p.Masked())})
 		}
 	}
 	return errors.Join(errs...)
@@ -270,7 +270,7 @@ func (b *Backend) checkSubnets(ctx context.Context, client *ec2.Client, spec Clu
 		}
 	}
 	if len(missing) > 0 {
-		return &backend.InputError{Attribute: "subnet_ids", Message: fmt.Sprintf("subnets %s do not exist in %s", strings.Join(missing, ", "), pf.Region)}
+		return &backend.InputError{Attribute: "subnet_ids", Detail: fmt.Sprintf("subnets %s do not exist in %s", strings.Join(missing, ", "), pf.Region)}
 	}
 	if len(vpcs) > 1 {
 		var parts []string
@@ -278,7 +278,7 @@ func (b *Backend) checkSubnets(ctx context.Context, client *ec2.Client, spec Clu
 			parts = append(parts, fmt.Sprintf("%s (%s)", vpc, strings.Join(ss, ", ")))
 		}
 		sort.Strings(parts)
-		return &backend.InputError{Attribute: "subnet_ids", Message: "the subnets are in more than one VPC: " + strings.Join(parts, "; ") + "; a cluster lives in one VPC"}
+		return &backend.InputError{Attribute: "subnet_ids", Detail: "the subnets are in more than one VPC: " + strings.Join(parts, "; ") + "; a cluster lives in one VPC"}
 	}
 	for vpc := range vpcs {
 		pf.VPCID = vpc
@@ -307,12 +307,12 @@ func (b *Backend) checkInstanceType(ctx context.Context, client *ec2.Client, spe
 	out, err := client.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: []ec2types.InstanceType{ec2types.InstanceType(spec.InstanceType)}})
 	if err != nil {
 		if hasCode(err, "InvalidInstanceType") {
-			return &backend.InputError{Attribute: "instance_type", Message: fmt.Sprintf("%s is not an EC2 instance type in %s (see the inferstack_gpu_types data source)", spec.InstanceType, pf.Region)}
+			return &backend.InputError{Attribute: "instance_type", Detail: fmt.Sprintf("%s is not an EC2 instance type in %s (see the inferstack_gpu_types data source)", spec.InstanceType, pf.Region)}
 		}
 		return fmt.Errorf("describing instance type %s: %w", spec.InstanceType, err)
 	}
 	if len(out.InstanceTypes) == 0 {
-		return &backend.InputError{Attribute: "instance_type", Message: fmt.Sprintf("%s is not an EC2 instance type in %s (see the inferstack_gpu_types data source)", spec.InstanceType, pf.Region)}
+		return &backend.InputError{Attribute: "instance_type", Detail: fmt.Sprintf("%s is not an EC2 instance type in %s (see the inferstack_gpu_types data source)", spec.InstanceType, pf.Region)}
 	}
 	it := out.InstanceTypes[0]
 	if it.VCpuInfo != nil {
@@ -325,10 +325,10 @@ func (b *Backend) checkInstanceType(ctx context.Context, client *ec2.Client, spe
 	}
 	g, ok := gpuType(it)
 	if !ok {
-		return &backend.InputError{Attribute: "instance_type", Message: fmt.Sprintf("%s has no GPUs; choose a GPU instance type (see the inferstack_gpu_types data source), e.g. g6e.xlarge", spec.InstanceType)}
+		return &backend.InputError{Attribute: "instance_type", Detail: fmt.Sprintf("%s has no GPUs; choose a GPU instance type (see the inferstack_gpu_types data source), e.g. g6e.xlarge", spec.InstanceType)}
 	}
 	if !strings.EqualFold(g.GPUManufacturer, "NVIDIA") {
-		return &backend.InputError{Attribute: "instance_type", Message: fmt.Sprintf("%s carries %s %s GPUs; nodes run vLLM's CUDA image with the NVIDIA container toolkit, so choose an NVIDIA GPU type", spec.InstanceType, g.GPUManufacturer, g.GPUModel)}
+		return &backend.InputError{Attribute: "instance_type", Detail: fmt.Sprintf("%s carries %s %s GPUs; nodes run vLLM's CUDA image with the NVIDIA container toolkit, so choose an NVIDIA GPU type", spec.InstanceType, g.GPUManufacturer, g.GPUModel)}
 	}
 	pf.GPU = GPU{Manufacturer: g.GPUManufacturer, Model: g.GPUModel, Count: g.GPUCount, MemoryMiB: g.GPUMemoryMiB}
 	return nil
@@ -363,7 +363,7 @@ func checkOfferings(ctx context.Context, client *ec2.Client, spec ClusterSpec, p
 	if len(zones) > 0 {
 		where = "only in " + strings.Join(zones, ", ")
 	}
-	return &backend.InputError{Attribute: "instance_type", Message: fmt.Sprintf(
+	return &backend.InputError{Attribute: "instance_type", Detail: fmt.Sprintf(
 		"%s is not offered in %s; it is offered %s: choose subnets in those zones, or another instance type",
 		spec.InstanceType, strings.Join(bad, ", "), where)}
 }
@@ -389,7 +389,7 @@ func (b *Backend) checkAMI(ctx context.Context, client *ec2.Client, spec Cluster
 		out, err := sc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param)})
 		if err != nil {
 			if hasCode(err, "ParameterNotFound") {
-				return &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("the SSM parameter %s does not exist in %s: check its name, or set ami.id", param, pf.Region)}
+				return &backend.InputError{Attribute: "ami", Detail: fmt.Sprintf("the SSM parameter %s does not exist in %s: check its name, or set ami.id", param, pf.Region)}
 			}
 			return fmt.Errorf("reading SSM parameter %s: %w", param, err)
 		}
@@ -397,7 +397,7 @@ func (b *Backend) checkAMI(ctx context.Context, client *ec2.Client, spec Cluster
 			id = strings.TrimSpace(aws.ToString(out.Parameter.Value))
 		}
 		if !strings.HasPrefix(id, "ami-") {
-			return &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("the SSM parameter %s holds %q, not an AMI id", param, id)}
+			return &backend.InputError{Attribute: "ami", Detail: fmt.Sprintf("the SSM parameter %s holds %q, not an AMI id", param, id)}
 		}
 	}
 	out, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
@@ -409,22 +409,22 @@ func (b *Backend) checkAMI(ctx context.Context, client *ec2.Client, spec Cluster
 		if param != "" {
 			from = " (from SSM parameter " + param + ")"
 		}
-		return &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("AMI %s%s does not exist in %s or is not shared with this account", id, from, pf.Region)}
+		return &backend.InputError{Attribute: "ami", Detail: fmt.Sprintf("AMI %s%s does not exist in %s or is not shared with this account", id, from, pf.Region)}
 	}
 	img := out.Images[0]
 	pf.ImageID, pf.RootDeviceName = id, aws.ToString(img.RootDeviceName)
 	var errs []error
 	if s := img.State; s != "" && s != ec2types.ImageStateAvailable {
-		errs = append(errs, &backend.InputError{Attribute: "ami", Message: fmt.Sprintf("AMI %s is %s, not available", id, s)})
+		errs = append(errs, &backend.InputError{Attribute: "ami", Detail: fmt.Sprintf("AMI %s is %s, not available", id, s)})
 	}
 	if arch := string(img.Architecture); typeOK && arch != "" && len(pf.Architectures) > 0 && !slices.Contains(pf.Architectures, arch) {
-		errs = append(errs, &backend.InputError{Attribute: "ami", Message: fmt.Sprintf(
+		errs = append(errs, &backend.InputError{Attribute: "ami", Detail: fmt.Sprintf(
 			"AMI %s is for %s, but %s runs %s: choose an AMI of that architecture", id, arch, spec.InstanceType, strings.Join(pf.Architectures, " or "))})
 	}
 	if spec.RootVolumeGiB > 0 {
 		for _, m := range img.BlockDeviceMappings {
 			if aws.ToString(m.DeviceName) == aws.ToString(img.RootDeviceName) && m.Ebs != nil && int64(aws.ToInt32(m.Ebs.VolumeSize)) > spec.RootVolumeGiB {
-				errs = append(errs, &backend.InputError{Attribute: "root_volume_gib", Message: fmt.Sprintf(
+				errs = append(errs, &backend.InputError{Attribute: "root_volume_gib", Detail: fmt.Sprintf(
 					"%d GiB is smaller than AMI %s's root snapshot (%d GiB)", spec.RootVolumeGiB, id, aws.ToInt32(m.Ebs.VolumeSize))})
 			}
 		}
@@ -439,19 +439,19 @@ func checkReservation(ctx context.Context, client *ec2.Client, spec ClusterSpec,
 		return fmt.Errorf("describing capacity reservation %s: %w", id, err)
 	}
 	if err != nil || len(out.CapacityReservations) == 0 {
-		return &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("capacity reservation %s does not exist in %s", id, pf.Region)}
+		return &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("capacity reservation %s does not exist in %s", id, pf.Region)}
 	}
 	cr := out.CapacityReservations[0]
 	var errs []error
 	if t := aws.ToString(cr.InstanceType); t != spec.InstanceType {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("capacity reservation %s is for %s, not %s", id, t, spec.InstanceType)})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("capacity reservation %s is for %s, not %s", id, t, spec.InstanceType)})
 	}
 	if cr.State != ec2types.CapacityReservationStateActive {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("capacity reservation %s is %s, not active", id, cr.State)})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("capacity reservation %s is %s, not active", id, cr.State)})
 	}
 	zone := aws.ToString(cr.AvailabilityZone)
 	if len(pf.SubnetZones) > 0 && !slices.Contains(mapValues(pf.SubnetZones), zone) {
-		errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf("capacity reservation %s is in %s, where none of subnet_ids is", id, zone)})
+		errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf("capacity reservation %s is in %s, where none of subnet_ids is", id, zone)})
 	}
 	if n := int64(aws.ToInt32(cr.TotalInstanceCount)); n > 0 {
 		od, _ := nodeSplit(pf.MaxNodes, spec.Capacity)
@@ -499,7 +499,7 @@ func (b *Backend) checkQuotas(ctx context.Context, spec ClusterSpec, pf *Preflig
 		if found {
 			q.Value, q.Checked = value, true
 			if float64(q.NeededVCPUs) > value {
-				errs = append(errs, &backend.InputError{Attribute: "capacity", Message: fmt.Sprintf(
+				errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf(
 					"needs %d vCPUs for %d x %s %s (%d vCPUs each), but the quota %s %q is %g in %s: request an increase to at least %d (Service Quotas, service ec2, quota %s), or plan fewer nodes",
 					q.NeededVCPUs, n, spec.InstanceType, market, pf.VCPUs, q.Code, q.Name, value, pf.Region, q.NeededVCPUs, q.Code)})
 			}

@@ -115,10 +115,6 @@ func fromRefHost(r refHost) Host {
 	return Host{Name: r.Name, Address: r.Address, Port: r.Port, User: r.User, HostKey: r.HostKey, Labels: r.Labels}
 }
 
-// EndpointID is an endpoint's Terraform ID (backend.EndpointID). Like the cluster ID it describes
-// where the endpoint runs, so a route given only the endpoint's ID can reach its hosts.
-func EndpointID(clusterID, name string) string { return backend.EndpointID(clusterID, name) }
-
 // ParseEndpointID splits an ID made by EndpointID and decodes its cluster part.
 func ParseEndpointID(id string) (ref ClusterRef, clusterID, name string, err error) {
 	clusterID, name, ok := backend.SplitEndpointID(id)

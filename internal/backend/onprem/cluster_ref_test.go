@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 )
 
 func TestClusterIDRoundTrip(t *testing.T) {
@@ -52,7 +54,7 @@ func TestDecodeClusterIDErrors(t *testing.T) {
 func TestEndpointIDRoundTrip(t *testing.T) {
 	t.Parallel()
 	clusterID := EncodeClusterID(ClusterRef{Name: "lab", Hosts: []Host{{Name: "gpu-a", Address: "10.0.0.11", HostKey: "ssh-ed25519 AAAAa"}}})
-	ref, gotCluster, name, err := ParseEndpointID(EndpointID(clusterID, "qwen-7b"))
+	ref, gotCluster, name, err := ParseEndpointID(backend.EndpointID(clusterID, "qwen-7b"))
 	if err != nil || gotCluster != clusterID || name != "qwen-7b" || ref.Name != "lab" || len(ref.Hosts) != 1 {
 		t.Fatalf("ParseEndpointID = %+v, %q, %q, %v", ref, gotCluster, name, err)
 	}

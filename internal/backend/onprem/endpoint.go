@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
@@ -56,7 +57,7 @@ type EndpointState struct {
 }
 
 // ErrEndpointNotFound is returned by FindEndpoint when no reachable host has the endpoint.
-var ErrEndpointNotFound = errors.New("endpoint not found")
+var ErrEndpointNotFound = fmt.Errorf("endpoint %w", backend.ErrNotFound)
 
 // IsNotFound reports whether err means the endpoint does not exist.
 func IsNotFound(err error) bool { return errors.Is(err, ErrEndpointNotFound) }

@@ -3,11 +3,13 @@
 mock_provider "inferstack" {
   mock_resource "inferstack_inference_cluster" {
     defaults = {
-      id                = "aws/us-east-1/lab"
-      vpc_id            = "vpc-0a1b2c3d4e5f60718"
-      security_group_id = "sg-0a1b2c3d4e5f60718"
-      load_balancer_dns = "inferstack-lab-0123456789abcdef.elb.us-east-1.amazonaws.com"
-      gpu               = { model = "A10G", count = 1, memory_mib = 24576 }
+      id = "aws/us-east-1/lab"
+      aws = {
+        vpc_id            = "vpc-0a1b2c3d4e5f60718"
+        security_group_id = "sg-0a1b2c3d4e5f60718"
+        load_balancer_dns = "inferstack-lab-0123456789abcdef.elb.us-east-1.amazonaws.com"
+        gpu               = { model = "A10G", count = 1, memory_mib = 24576 }
+      }
     }
   }
   mock_resource "inferstack_model_endpoint" {

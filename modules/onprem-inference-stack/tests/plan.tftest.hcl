@@ -3,8 +3,8 @@
 mock_provider "inferstack" {
   mock_resource "inferstack_inference_cluster" {
     defaults = {
-      id    = "onprem/lab/eyJuIjoibGFiIiwiaCI6W119"
-      nodes = []
+      id     = "onprem/lab/eyJuIjoibGFiIiwiaCI6W119"
+      onprem = { nodes = [] }
     }
   }
   mock_resource "inferstack_model_endpoint" {
