@@ -174,6 +174,43 @@ func TestPrometheusScrapesStandins(t *testing.T) {
 	}
 }
 
+// TestStandinMetricsLint runs promtool's linter over the stand-in's /metrics: the only finding
+// may be the one real vLLM has too (its names contain ':'), so HELP and TYPE lines, counter
+// suffixes and histogram series are as Prometheus expects them.
+func TestStandinMetricsLint(t *testing.T) {
+	t.Parallel()
+	for _, legacy := range []bool{false, true} {
+		rs := []replica{{endpoint: "chat", replica: "0", legacy: legacy}}
+		startReplicas(t, rs)
+		for _, stream := range []bool{false, true} {
+			if err := chat(t.Context(), rs[0], stream, "count these"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.Get(rs[0].srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		findings, err := promlab.LintMetrics(t.Context(), string(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(findings) < 9 { // one per metric family
+			t.Errorf("legacy names %t: promtool found %q; it names each metric with ':', as for vLLM", legacy, findings)
+		}
+		for _, f := range findings {
+			if !strings.HasSuffix(f, "metric names should not contain ':'") {
+				t.Errorf("legacy names %t: promtool check metrics: %s", legacy, f)
+			}
+		}
+	}
+}
+
 // TestFileSDPassesPromtool checks the file_sd JSON the way Prometheus reads it: promtool checks
 // the target files a file_sd_configs job names.
 func TestFileSDPassesPromtool(t *testing.T) {

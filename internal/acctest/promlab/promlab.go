@@ -72,6 +72,24 @@ func CheckConfig(ctx context.Context, configYAML string) error {
 	return nil
 }
 
+// LintMetrics runs `promtool check metrics` on a scrape in the text format and returns its lint
+// findings, one a line (none when it has nothing to say). An error means promtool could not
+// parse the text at all.
+func LintMetrics(ctx context.Context, text string) ([]string, error) {
+	_, promtool, err := Binaries()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 3) { // 3: lint findings
+		return nil, fmt.Errorf("promtool check metrics: %w: %s", err, out)
+	}
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == '\n' }), nil
+}
+
 // Server is a Prometheus process on a free 127.0.0.1 port.
 type Server struct {
 	// URL is its base URL, e.g. "http://127.0.0.1:41234".
