@@ -27,14 +27,16 @@ import (
 // installHint ends every "not installed" message.
 const installHint = "run `make peers` (it installs Debian's prometheus package, which brings promtool)"
 
+// debianBin is where Debian installs prometheus and promtool; a test's PATH may lack it.
+var debianBin = "/usr/bin"
+
 // Binaries returns the paths of prometheus and promtool, or an error saying how to install them.
 func Binaries() (prometheus, promtool string, err error) {
 	for _, name := range []string{"prometheus", "promtool"} {
 		p, lookErr := exec.LookPath(name)
 		if lookErr != nil {
-			// Debian installs them in /usr/bin; a test's PATH may lack it.
-			if _, statErr := os.Stat("/usr/bin/" + name); statErr == nil {
-				p, lookErr = "/usr/bin/"+name, nil
+			if _, statErr := os.Stat(filepath.Join(debianBin, name)); statErr == nil {
+				p, lookErr = filepath.Join(debianBin, name), nil
 			}
 		}
 		if lookErr != nil {
