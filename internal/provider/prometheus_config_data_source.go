@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -129,7 +130,8 @@ func (d *prometheusConfigDataSource) Read(ctx context.Context, req datasource.Re
 		return
 	}
 	out, err := metrics.Render(cfg)
-	if ps, ok := err.(metrics.Problems); ok {
+	var ps metrics.Problems
+	if errors.As(err, &ps) {
 		addMetricsProblems(&resp.Diagnostics, ps)
 		return
 	}
