@@ -1,6 +1,8 @@
 package provider_test
 
 import (
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -79,6 +81,28 @@ data "inferstack_prometheus_config" "test" {
 				},
 			},
 		},
+	})
+}
+
+// TestAccPrometheusConfig_example applies the documented example as it is.
+func TestAccPrometheusConfig_example(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../examples/data-sources/inferstack_prometheus_config/data-source.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		Steps: []resource.TestStep{{
+			Config: string(example),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.inferstack_prometheus_config.vllm", tfjsonpath.New("file_sd_json"),
+					knownvalue.StringRegexp(regexp.MustCompile(`(?s)"10\.0\.1\.11:8000".*"10\.0\.1\.12:8000".*"10\.0\.1\.20:8000"`))),
+				statecheck.ExpectKnownOutputValue("ttft_p99", knownvalue.StringExact(
+					`histogram_quantile(0.99, sum by (le, endpoint, replica) (rate(vllm:time_to_first_token_seconds_bucket{job="vllm"}[1m])))`)),
+			},
+		}},
 	})
 }
 
