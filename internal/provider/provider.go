@@ -368,6 +368,7 @@ func (p *inferstackProvider) DataSources(_ context.Context) []func() datasource.
 		newHFModelDataSource,
 		newDeploymentPlanDataSource,
 		newHostingCostDataSource,
+		newPrometheusConfigDataSource,
 	}
 }
 

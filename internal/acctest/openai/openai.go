@@ -6,7 +6,9 @@
 //
 //   - GET /health: 503 until ReadyAfter has passed since the handler was made, then 200 with an
 //     empty body. Never 200 when Options.NeverReady is set.
-//   - GET /version, GET /metrics: unauthenticated, like vLLM.
+//   - GET /version, GET /metrics: unauthenticated, like vLLM. /metrics has vLLM's metric names,
+//     types, labels and buckets in the Prometheus text format (metrics.go), counting the requests
+//     the stand-in serves; Options.LegacyMetricNames exports the names of older vLLM releases.
 //   - GET /v1/models: {"object":"list","data":[{"id":...,"object":"model","owned_by":"vllm",...}]},
 //     one card per served model name; the first name is the base model.
 //   - POST /v1/chat/completions (streaming too) and POST /v1/completions: deterministic answers
@@ -23,6 +25,7 @@
 package openai
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -31,7 +34,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +60,10 @@ type Options struct {
 	NeverReady bool
 	// MaxModelLen is the context length reported in /v1/models. Default 4096.
 	MaxModelLen int
+	// LegacyMetricNames exports vllm:gpu_cache_usage_perc and vllm:time_per_output_token_seconds
+	// (vLLM before 0.9 and 0.11) in place of vllm:kv_cache_usage_perc and
+	// vllm:inter_token_latency_seconds.
+	LegacyMetricNames bool
 }
 
 // ModelNames returns the served model names after defaults: ServedModelNames, else Model, else
@@ -77,13 +83,13 @@ func (o Options) model() string {
 }
 
 type handler struct {
-	opts      Options
-	names     []string
-	keyHash   [sha256.Size]byte
-	started   time.Time
-	created   int64
-	successes atomic.Int64
-	mux       *http.ServeMux
+	opts    Options
+	names   []string
+	keyHash [sha256.Size]byte
+	started time.Time
+	created int64
+	stats   *serverStats
+	mux     *http.ServeMux
 }
 
 // NewHandler returns the stand-in's HTTP handler. The readiness clock starts now.
@@ -96,6 +102,7 @@ func NewHandler(opts Options) http.Handler {
 		names:   opts.ModelNames(),
 		keyHash: sha256.Sum256([]byte(opts.APIKey)),
 		started: time.Now(),
+		stats:   newServerStats(),
 	}
 	h.created = h.started.Unix()
 	mux := http.NewServeMux()
@@ -169,14 +176,11 @@ func (h *handler) version(w http.ResponseWriter, _ *http.Request) {
 
 func (h *handler) metrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var b strings.Builder
-	b.WriteString("# HELP vllm:num_requests_running Number of requests in model execution batches.\n")
-	b.WriteString("# TYPE vllm:num_requests_running gauge\n")
-	fmt.Fprintf(&b, "vllm:num_requests_running{model_name=%q} 0\n", h.names[0])
-	b.WriteString("# HELP vllm:request_success_total Count of successfully processed requests.\n")
-	b.WriteString("# TYPE vllm:request_success_total counter\n")
-	fmt.Fprintf(&b, "vllm:request_success_total{model_name=%q} %d\n", h.names[0], h.successes.Load())
-	_, _ = w.Write([]byte(b.String()))
+	names := currentNames
+	if h.opts.LegacyMetricNames {
+		names = legacyNames
+	}
+	h.stats.write(w, h.names[0], h.opts.MaxModelLen, names)
 }
 
 type modelCard struct {
@@ -318,14 +322,18 @@ func (h *handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	reply, finish := Reply(last, limit)
 	u := usage{PromptTokens: prompt, CompletionTokens: countTokens(reply)}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
-	h.successes.Add(1)
 	id := "chatcmpl-" + randomID()
 	created := time.Now().Unix()
 	if req.Stream {
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-		streamChat(w, id, created, model, reply, finish, u, includeUsage)
+		run := h.stats.begin(u.TotalTokens)
+		if !streamChat(r.Context(), w, run, id, created, model, reply, finish, u, includeUsage) {
+			finish = "abort"
+		}
+		run.finish(finish, u)
 		return
 	}
+	h.stats.servedAtOnce(finish, u)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":      id,
 		"object":  "chat.completion",
@@ -344,8 +352,9 @@ func (h *handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// streamChat writes a chat completion as server-sent events, one chunk per word, then [DONE].
-func streamChat(w http.ResponseWriter, id string, created int64, model, reply, finish string, u usage, includeUsage bool) {
+// streamChat writes a chat completion as server-sent events, one chunk per word, then [DONE],
+// noting each word as a token of run. It returns false when the client went away before the end.
+func streamChat(ctx context.Context, w http.ResponseWriter, run *request, id string, created int64, model, reply, finish string, u usage, includeUsage bool) bool {
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -380,7 +389,11 @@ func streamChat(w http.ResponseWriter, id string, created int64, model, reply, f
 		if i == len(words)-1 {
 			fr = finish
 		}
+		if ctx.Err() != nil {
+			return false
+		}
 		send(chunk(map[string]any{"content": word}, fr))
+		run.token()
 	}
 	if includeUsage {
 		send(map[string]any{
@@ -392,6 +405,7 @@ func streamChat(w http.ResponseWriter, id string, created int64, model, reply, f
 	if flusher != nil {
 		flusher.Flush()
 	}
+	return true
 }
 
 // prompt is a completion prompt: a string or a list of strings (token-id prompts are refused).
@@ -440,15 +454,17 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	choices := make([]map[string]any, 0, len(req.Prompt))
 	for i, p := range req.Prompt {
 		text, finish := Reply(p, req.MaxTokens)
-		u.PromptTokens += countTokens(p)
-		u.CompletionTokens += countTokens(text)
+		pu := usage{PromptTokens: countTokens(p), CompletionTokens: countTokens(text)}
+		// vLLM serves each prompt of a batch as a request of its own.
+		h.stats.servedAtOnce(finish, pu)
+		u.PromptTokens += pu.PromptTokens
+		u.CompletionTokens += pu.CompletionTokens
 		choices = append(choices, map[string]any{
 			"index": i, "text": text, "logprobs": nil, "finish_reason": finish, "stop_reason": nil,
 			"prompt_logprobs": nil,
 		})
 	}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
-	h.successes.Add(1)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":      "cmpl-" + randomID(),
 		"object":  "text_completion",

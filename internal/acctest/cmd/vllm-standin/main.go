@@ -18,6 +18,8 @@
 //	INFERSTACK_STANDIN_FAIL         "1" (or "true"): the load fails: after READY_AFTER it prints
 //	                                a vLLM-like error to stderr and exits 1, as a vLLM that runs
 //	                                out of GPU memory does. "hang": never healthy, never exits.
+//	INFERSTACK_STANDIN_METRICS      "legacy": /metrics has the names of vLLM before 0.9 and 0.11
+//	                                (vllm:gpu_cache_usage_perc, vllm:time_per_output_token_seconds).
 //	INFERSTACK_STANDIN_STARTUP_ERROR  a load failure with this message (the sshlab docker shim
 //	                                sets it, e.g. when the GPUs are already taken).
 //	NVIDIA_VISIBLE_DEVICES          when set (the docker shim sets it from --gpus), the GPUs the
@@ -99,6 +101,14 @@ func run(ctx context.Context, argv []string, getenv func(string) string, stdout,
 		opts.APIKey = args.APIKeys[0]
 	case getenv("VLLM_API_KEY") != "":
 		opts.APIKey = getenv("VLLM_API_KEY")
+	}
+	switch v := getenv("INFERSTACK_STANDIN_METRICS"); v {
+	case "", "current":
+	case "legacy":
+		opts.LegacyMetricNames = true
+	default:
+		log.error("standin", "INFERSTACK_STANDIN_METRICS=%q is neither \"current\" nor \"legacy\"", v)
+		return 2
 	}
 	if v := getenv("INFERSTACK_STANDIN_READY_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -225,6 +225,7 @@ func TestRunFailures(t *testing.T) {
 	}{
 		{name: "bad args", args: []string{"a", "b"}, wantCode: 2, wantStderr: "unrecognized arguments"},
 		{name: "bad duration", args: []string{"m"}, env: map[string]string{"INFERSTACK_STANDIN_READY_AFTER": "soon"}, wantCode: 2, wantStderr: "not a Go duration"},
+		{name: "bad metric names", args: []string{"m"}, env: map[string]string{"INFERSTACK_STANDIN_METRICS": "v2"}, wantCode: 2, wantStderr: `INFERSTACK_STANDIN_METRICS="v2"`},
 		{name: "too few gpus", args: []string{"m", "-tp", "2"}, env: map[string]string{"NVIDIA_VISIBLE_DEVICES": "1"}, wantCode: 1, wantStderr: "World size (2)"},
 		{name: "load fails", args: []string{"m"}, env: map[string]string{"INFERSTACK_STANDIN_FAIL": "1"}, wantCode: 1, wantStderr: "CUDA out of memory"},
 		{name: "startup error", args: []string{"m"}, env: map[string]string{"INFERSTACK_STANDIN_STARTUP_ERROR": "ValueError: boom"}, wantCode: 1, wantStderr: "ValueError: boom"},
