@@ -24,8 +24,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // Defaults of Config.
@@ -69,10 +67,8 @@ func (c Config) withDefaults() Config {
 
 // Problem is one bad input, located by the attribute it came from: names (string) and list
 // indexes (int), e.g. {"targets", 2, "labels"}.
-type Problem = errs.Problem
 
 // Problems is every bad input of a Config; it is the error Render returns for bad input.
-type Problems = errs.Problems
 
 var (
 	// labelNamePattern is Prometheus' label name rule (model.LabelNameRE of Prometheus 2).

@@ -407,3 +407,71 @@ resource "inferstack_api_route" "test" {
 		}},
 	})
 }
+
+// TestAccModelEndpointAWS_moveCluster: an endpoint whose cluster_id changes to another AWS cluster
+// (same backend, same region) is replaced, not updated: afterwards the first cluster holds nothing
+// of it and the second runs it.
+func TestAccModelEndpointAWS_moveCluster(t *testing.T) {
+	t.Parallel()
+	f := newAWSClusterFixture(t, "eu-north-1", "10.74.0.0/16")
+	g := f
+	g.name = acctest.TestName("awsb")
+	ep := acctest.TestName("ep")
+	config := func(target string) string {
+		c := f.endpointConfig(ep, 1, "")
+		second := strings.Replace(g.clusterBlock(), `"inferstack_inference_cluster" "test"`, `"inferstack_inference_cluster" "second"`, 1)
+		return strings.Replace(c, "cluster_id = inferstack_inference_cluster.test.id", "cluster_id = inferstack_inference_cluster."+target+".id", 1) + second
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy: func(s *terraform.State) error {
+			if err := f.checkEndpointDestroyed(s); err != nil {
+				return err
+			}
+			return g.checkEndpointDestroyed(s)
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: config("test"),
+				Check:  f.checkGroup(ep, 1, 1, 1),
+			},
+			{
+				Config: config("second"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(endpointAddr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("cluster_id"),
+						knownvalue.StringExact(awsbackend.ClusterID(f.region, g.name))),
+				},
+				Check: resource.ComposeTestCheckFunc(
+					g.checkGroup(ep, 1, 1, 1),
+					func(*terraform.State) error {
+						if grp, err := f.group(ep); err != nil || grp != nil {
+							return fmt.Errorf("the first cluster still holds the endpoint's group %v (%v)", grp, err)
+						}
+						ctx := context.Background()
+						lts, err := f.lab.EC2(f.region).DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{
+							Filters: []ec2types.Filter{{Name: aws.String("tag:" + awsbackend.TagCluster), Values: []string{f.name}},
+								{Name: aws.String("tag:" + awsbackend.TagEndpoint), Values: []string{ep}}},
+						})
+						if err != nil || len(lts.LaunchTemplates) != 0 {
+							return fmt.Errorf("the first cluster still holds the endpoint's launch template (%v)", err)
+						}
+						sec, err := secretsmanager.NewFromConfig(f.lab.DirectConfig(f.region)).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+						if err != nil {
+							return err
+						}
+						for _, x := range sec.SecretList {
+							if strings.HasPrefix(aws.ToString(x.Name), "inferstack/"+f.name+"/") {
+								return fmt.Errorf("the first cluster still holds secret %s", aws.ToString(x.Name))
+							}
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}

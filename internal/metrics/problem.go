@@ -1,4 +1,4 @@
-package errs
+package metrics
 
 import (
 	"fmt"
