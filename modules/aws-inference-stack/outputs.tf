@@ -1,3 +1,11 @@
+# The cluster's computed attributes move into its backend block (aws.vpc_id, onprem.nodes, ...)
+# in provider 0.2. The outputs read them there, and at the top level from a provider that still
+# has them there: through a local, whose attributes are looked up when the value is known rather
+# than checked against the schema, so the module works with either.
+locals {
+  cluster = inferstack_inference_cluster.this
+}
+
 output "cluster_id" {
   description = "ID of the cluster, aws/<region>/<name>: the cluster_id of further endpoints."
   value       = inferstack_inference_cluster.this.id
@@ -5,22 +13,22 @@ output "cluster_id" {
 
 output "vpc_id" {
   description = "The VPC of subnet_ids."
-  value       = inferstack_inference_cluster.this.vpc_id
+  value       = try(local.cluster.aws.vpc_id, local.cluster.vpc_id)
 }
 
 output "load_balancer_dns" {
   description = "DNS name of the cluster's internal network load balancer; every endpoint listens on it at its own port."
-  value       = inferstack_inference_cluster.this.load_balancer_dns
+  value       = try(local.cluster.aws.load_balancer_dns, local.cluster.load_balancer_dns)
 }
 
 output "security_group_id" {
   description = "Security group of the nodes and the load balancer (ingress to serving_ports from allowed_cidrs only)."
-  value       = inferstack_inference_cluster.this.security_group_id
+  value       = try(local.cluster.aws.security_group_id, local.cluster.security_group_id)
 }
 
 output "gpu" {
   description = "The GPUs of one node of instance_type: model, count, memory per GPU in MiB."
-  value       = inferstack_inference_cluster.this.gpu
+  value       = try(local.cluster.aws.gpu, local.cluster.gpu)
 }
 
 output "max_nodes" {
