@@ -2,13 +2,17 @@
 # to a self-hosted vLLM endpoint, "reasoning" goes to a frontier closed API, and when the
 # self-hosted replicas fail LiteLLM falls back to Anthropic. Clients only ever change the model
 # name they send.
+#
+# The keys here are the plain, sensitive attributes (kept in state), so that the example runs on
+# Terraform 1.5 as well. On Terraform or OpenTofu 1.11 and later use the write-only twins instead,
+# e.g. `api_key_wo = var.openai_api_key` with `api_key_wo_version = 1` (bump it with the key).
 
 terraform {
   required_version = ">= 1.5.0"
   required_providers {
     inferstack = {
       source  = "inferstack/inferstack"
-      version = ">= 0.1.0"
+      version = "~> 0.2"
     }
   }
 }
@@ -38,13 +42,15 @@ variable "vllm_api_key" {
 }
 
 variable "openai_api_key" {
-  type      = string
-  sensitive = true
+  description = "OpenAI API key of the reasoning route."
+  type        = string
+  sensitive   = true
 }
 
 variable "anthropic_api_key" {
-  type      = string
-  sensitive = true
+  description = "Anthropic API key of the fallback route."
+  type        = string
+  sensitive   = true
 }
 
 # Self-hosted: the cheap, private default for bulk work.
@@ -66,7 +72,7 @@ resource "inferstack_api_route" "reasoning" {
   tags = ["reasoning"]
   external = {
     provider = "openai"
-    model    = "gpt-4o"
+    model    = "gpt-5"
     api_key  = var.openai_api_key
   }
 }
@@ -76,7 +82,7 @@ resource "inferstack_api_route" "anthropic" {
   name = "claude"
   external = {
     provider = "anthropic"
-    model    = "claude-3-5-sonnet-20241022"
+    model    = "claude-sonnet-4-5"
     api_key  = var.anthropic_api_key
   }
 }

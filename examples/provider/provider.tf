@@ -1,14 +1,15 @@
 terraform {
   required_providers {
     inferstack = {
-      source = "inferstack/inferstack"
+      source  = "inferstack/inferstack"
+      version = "~> 0.2"
     }
   }
 }
 
 # Every block is optional. Credentials come from the environment where possible (HF_TOKEN,
-# the AWS credential chain, ARM_* variables, LITELLM_URL / LITELLM_MASTER_KEY), which is how
-# Terraform Cloud workspaces with dynamic credentials pass them.
+# INFERSTACK_SSH_PRIVATE_KEY, the AWS credential chain, ARM_* variables, LITELLM_URL /
+# LITELLM_MASTER_KEY), which is how Terraform Cloud workspaces with dynamic credentials pass them.
 provider "inferstack" {
   huggingface {
     token = var.hf_token # gated models (Llama, Gemma, Mistral) need a token with access
@@ -18,6 +19,12 @@ provider "inferstack" {
     region = "us-east-1"
   }
 
+  # On-prem GPU hosts: one SSH key for every host (null: INFERSTACK_SSH_PRIVATE_KEY); never in state.
+  onprem {
+    ssh_private_key = var.ssh_private_key
+  }
+
+  # Azure is a GPU catalogue so far (inferstack_gpu_types with cloud = "azure").
   azure {
     subscription_id = var.azure_subscription_id
     use_oidc        = true # with ARM_TENANT_ID, ARM_CLIENT_ID and a federated token
@@ -30,6 +37,12 @@ provider "inferstack" {
 }
 
 variable "hf_token" {
+  type      = string
+  sensitive = true
+  default   = null
+}
+
+variable "ssh_private_key" {
   type      = string
   sensitive = true
   default   = null

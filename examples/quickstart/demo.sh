@@ -32,6 +32,8 @@ keyfile=$lab/vllm_api_key
 [ -s "$keyfile" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$keyfile")
 export TF_VAR_vllm_api_key
 TF_VAR_vllm_api_key=$(cat "$keyfile")
+# The closed route's key: a placeholder, which the lab's gateway stand-in accepts (no real key needed).
+export TF_VAR_openai_api_key=sk-lab-not-a-real-key
 # The lab's network in moto (a VPC with two private subnets) for the AWS cluster: aws.tfvars.json
 # has region, subnet_ids, ami_id and instance_type, as modules/aws-inference-stack takes them.
 awsvars=$lab/aws.tfvars.json

@@ -60,9 +60,11 @@ module "onprem" {
   source = "../../modules/onprem-inference-stack"
   count  = length(var.onprem_hosts) > 0 ? 1 : 0
 
-  name    = "quickstart"
-  hosts   = var.onprem_hosts
-  api_key = var.vllm_api_key
+  name  = "quickstart"
+  hosts = var.onprem_hosts
+  # Write-only: the key reaches the hosts, never the plan or the state (Terraform/OpenTofu 1.11+).
+  api_key_wo         = var.vllm_api_key
+  api_key_wo_version = var.vllm_api_key_version
   endpoints = {
     (var.onprem_endpoint_name) = {
       model         = var.onprem_model
@@ -84,7 +86,9 @@ module "aws" {
   subnet_ids    = var.aws_cluster.subnet_ids
   instance_type = var.aws_cluster.instance_type
   ami_id        = var.aws_cluster.ami_id
-  api_key       = var.vllm_api_key
+  # Write-only: the key goes to Secrets Manager for the nodes, never to the plan or the state.
+  api_key_wo         = var.vllm_api_key
+  api_key_wo_version = var.vllm_api_key_version
   endpoints = {
     (var.aws_endpoint_name) = {
       model         = var.aws_model
@@ -107,9 +111,10 @@ resource "inferstack_api_route" "frontier" {
   name = "frontier"
   tags = ["reasoning"]
   external = {
-    provider = "openai"
-    model    = "gpt-4o"
-    api_key  = var.openai_api_key
+    provider           = "openai"
+    model              = "gpt-5"
+    api_key_wo         = var.openai_api_key
+    api_key_wo_version = var.openai_api_key_version
   }
 }
 

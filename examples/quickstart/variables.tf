@@ -128,7 +128,7 @@ variable "ssh_private_key_file" {
 }
 
 variable "vllm_api_key" {
-  description = "API key clients must send to the vLLM endpoints (on-prem and AWS)."
+  description = "API key clients must send to the vLLM endpoints (on-prem and AWS), at least 16 characters. Write-only: never stored in plan or state; change vllm_api_key_version with it."
   type        = string
   sensitive   = true
   default     = null
@@ -137,6 +137,12 @@ variable "vllm_api_key" {
     condition     = (length(var.onprem_hosts) == 0 && var.aws_cluster == null) || try(length(var.vllm_api_key) >= 16, false)
     error_message = "vllm_api_key must be at least 16 characters when onprem_hosts or aws_cluster is set: vLLM always runs with an API key."
   }
+}
+
+variable "vllm_api_key_version" {
+  description = "Any number, changed whenever vllm_api_key changes, so the endpoints get the new key (a rolling restart)."
+  type        = number
+  default     = 1
 }
 
 variable "onprem_model" {
@@ -186,8 +192,19 @@ variable "litellm_key_file" {
 }
 
 variable "openai_api_key" {
-  description = "Key of the closed API behind the self-hosted route (the lab's gateway stand-in accepts any)."
+  description = "OpenAI key of the closed route the self-hosted one falls back to; needed with litellm_url (the lab's gateway stand-in accepts any). Write-only: never stored in plan or state."
   type        = string
   sensitive   = true
-  default     = "sk-lab-not-a-real-key"
+  default     = null
+
+  validation {
+    condition     = var.litellm_url == null || var.openai_api_key != null
+    error_message = "openai_api_key is needed with litellm_url: the frontier route sends it to OpenAI."
+  }
+}
+
+variable "openai_api_key_version" {
+  description = "Any number, changed whenever openai_api_key changes, so the gateway gets the new key."
+  type        = number
+  default     = 1
 }

@@ -1,9 +1,10 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # Write-only keys (api_key_wo) need Terraform or OpenTofu 1.11 or later.
+  required_version = ">= 1.11.0"
   required_providers {
     inferstack = {
       source  = "inferstack/inferstack"
-      version = ">= 0.1.0"
+      version = "~> 0.2"
     }
   }
 }

@@ -62,7 +62,8 @@ type SelfHost struct {
 	// sizes you serve; prompt tokens are assumed to be absorbed by it (prefill is much faster
 	// than decoding: lower it for prompt-heavy traffic).
 	TokensPerSecond float64
-	// UpfrontUSD is one node's purchase price, for the payback period; nil when renting.
+	// UpfrontUSD is one node's purchase price, for the payback period; nil or 0 when nothing is
+	// paid up front (renting).
 	UpfrontUSD *float64
 }
 
@@ -95,6 +96,14 @@ type Estimate struct {
 	// PaybackMonths is UpfrontUSD / MonthlySavingsUSD: how long the purchase takes to pay for
 	// itself; nil when there is no purchase price or self-hosting saves nothing.
 	PaybackMonths *float64
+
+	// APIUSDPerMillionOutput and SelfHostUSDPerMillionOutput are each side's whole monthly bill
+	// per million output tokens of the month, at the volume given (for self-hosting: at
+	// CapacityUtilisation of the priced nodes). Input tokens are part of the bill on both sides,
+	// so the two compare like for like; self-hosting's falls as utilisation rises, the API's does
+	// not. Rounded to four decimals; nil when there are no output tokens.
+	APIUSDPerMillionOutput      *float64
+	SelfHostUSDPerMillionOutput *float64
 }
 
 // Assumptions echo the inputs and the constants used.
@@ -190,7 +199,8 @@ func (r Request) Validate() Problems {
 	}
 	positive(sh.TokensPerSecond, "tokens_per_second (one node's sustained output throughput)", AttrSelfHost, AttrTokensPerSecond)
 	if sh.UpfrontUSD != nil {
-		positive(*sh.UpfrontUSD, "upfront_usd (one node's purchase price; leave it null when renting)", AttrSelfHost, AttrUpfrontUSD)
+		// 0 is "nothing up front", the same as null: a rented node or hardware already paid for.
+		nonNegative(*sh.UpfrontUSD, "upfront_usd (one node's purchase price; 0 or null when renting)", AttrSelfHost, AttrUpfrontUSD)
 	}
 	return ps
 }
@@ -206,7 +216,8 @@ func (r Request) Validate() Problems {
 //	capacity_utilisation  = output/day / (nodes x node capacity)
 //	breakeven/day         = self_host.nodes x node monthly cost / (blended price per token x D),
 //	                        if node monthly cost <= blended price x D x node capacity / output share; else never
-//	payback_months        = nodes x upfront_usd / (monthly_api_usd - monthly_self_host_usd), if that is > 0
+//	payback_months        = nodes x upfront_usd / (monthly_api_usd - monthly_self_host_usd), if both are > 0
+//	usd per million output, each side = its monthly cost / (output/day x D) x 1e6, if output/day > 0
 func Compute(r Request) (*Estimate, error) {
 	if ps := r.Validate(); len(ps) > 0 {
 		return nil, ps
@@ -255,7 +266,15 @@ func Compute(r Request) (*Estimate, error) {
 		e.BreakevenTokensPerDay = &v
 	}
 
-	if sh.UpfrontUSD != nil {
+	if out > 0 {
+		perMillion := func(monthly float64) *float64 {
+			v := round(monthly/(out*DaysPerMonth)*1e6, 4)
+			return &v
+		}
+		e.APIUSDPerMillionOutput, e.SelfHostUSDPerMillionOutput = perMillion(apiMonthly), perMillion(selfMonthly)
+	}
+
+	if sh.UpfrontUSD != nil && *sh.UpfrontUSD > 0 {
 		e.UpfrontUSD = cents(float64(e.Nodes) * *sh.UpfrontUSD)
 		if savings := apiMonthly - selfMonthly; savings > 0 {
 			m := round(e.UpfrontUSD/savings, 2)

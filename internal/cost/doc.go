@@ -17,6 +17,7 @@
 //	monthly_self_host    = 1 x $400                              = $400.00 -> cheaper = "self_host"
 //	payback_months       = 12,000 / (3,041.67 - 400)             = 4.54
 //	breakeven            = 400 / ($4 per million x 30.4167 days) = 3,287,672 tokens a day
+//	per million output   = API 3,041.67 / 152.08M = $20.00, self-hosted 400 / 152.08M = $2.6301
 //
 // # Worked example: the API stays cheaper
 //
@@ -29,6 +30,7 @@
 //	breakeven            = never: a fully used node carries 34.56M output (172.8M tokens in this mix)
 //	                       a day, which the API bills 172.8M x $0.24 per million x 30.4167 = $1,261.44
 //	                       a month, less than the node's $1,358.53
+//	per million output   = API 18.25 / 15.21M = $1.20, self-hosted 1,358.53 / 15.21M = $89.328
 //
 // At 1,000 tokens/s the same node breaks even at 1,358.53 / ($0.24 per million x 30.4167)
 // = 186,100,000 tokens a day.

@@ -42,8 +42,8 @@ func TestAccExample_hybridRouting(t *testing.T) {
 				want := []string{
 					"bulk=hosted_vllm/Qwen/Qwen2.5-7B-Instruct@http://10.0.0.11:8000/v1",
 					"bulk=hosted_vllm/Qwen/Qwen2.5-7B-Instruct@http://10.0.0.12:8000/v1",
-					"claude=anthropic/claude-3-5-sonnet-20241022@<nil>",
-					"reasoning=openai/gpt-4o@<nil>",
+					"claude=anthropic/claude-sonnet-4-5@<nil>",
+					"reasoning=openai/gpt-5@<nil>",
 				}
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					return fmt.Errorf("gateway holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -97,9 +97,10 @@ func (d *hostingCostDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 						Validators: positive("Measure it with a load test of your deployment, or start from a published benchmark."),
 					},
 					"upfront_usd": schema.Float64Attribute{
-						Optional:            true,
-						MarkdownDescription: "One owned node's purchase price, USD, for `payback_months`. Leave it null when renting.",
-						Validators:          positive("Leave it null when renting."),
+						Optional: true,
+						MarkdownDescription: "One owned node's purchase price, USD, for `payback_months`. Null or 0 when nothing is " +
+							"paid up front (renting, or hardware already paid for).",
+						Validators: []validator.Float64{float64AtLeast(0, "Use 0 or leave it null when nothing is paid up front.")},
 					},
 				},
 			},
@@ -147,6 +148,18 @@ func (d *hostingCostDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				Computed: true,
 				MarkdownDescription: "`upfront_usd` / `monthly_savings_usd`: months the purchase takes to pay for itself; null " +
 					"without `upfront_usd` or when self-hosting saves nothing (it never pays back).",
+			},
+			"api_usd_per_million_output": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "The API's whole bill per million output tokens, USD: `monthly_api_usd` / (output tokens a " +
+					"day x 30.42) x 1,000,000, input tokens included, so that it compares with " +
+					"`self_host_usd_per_million_output`. Four decimals; null without output tokens.",
+			},
+			"self_host_usd_per_million_output": schema.Float64Attribute{
+				Computed: true,
+				MarkdownDescription: "Self-hosting's cost per million output tokens at this volume, i.e. at " +
+					"`capacity_utilisation` of the priced nodes, USD: `monthly_self_host_usd` / (output tokens a day x 30.42) x " +
+					"1,000,000. It falls as utilisation rises. Four decimals; null without output tokens.",
 			},
 			"assumptions": schema.SingleNestedAttribute{
 				Computed:            true,
@@ -243,6 +256,8 @@ type hostingCostDataSourceModel struct {
 	BreakevenTokensPerDay types.Float64                `tfsdk:"breakeven_tokens_per_day"`
 	UpfrontUSD            types.Float64                `tfsdk:"upfront_usd"`
 	PaybackMonths         types.Float64                `tfsdk:"payback_months"`
+	APIUSDPerMillionOut   types.Float64                `tfsdk:"api_usd_per_million_output"`
+	SelfUSDPerMillionOut  types.Float64                `tfsdk:"self_host_usd_per_million_output"`
 	Assumptions           *hostingCostAssumptionsModel `tfsdk:"assumptions"`
 }
 
@@ -302,6 +317,8 @@ func flattenHostingCost(m *hostingCostDataSourceModel, e *cost.Estimate) {
 	m.BreakevenTokensPerDay = types.Float64PointerValue(e.BreakevenTokensPerDay)
 	m.UpfrontUSD = types.Float64Value(e.UpfrontUSD)
 	m.PaybackMonths = types.Float64PointerValue(e.PaybackMonths)
+	m.APIUSDPerMillionOut = types.Float64PointerValue(e.APIUSDPerMillionOutput)
+	m.SelfUSDPerMillionOut = types.Float64PointerValue(e.SelfHostUSDPerMillionOutput)
 	a := e.Assumptions
 	m.Assumptions = &hostingCostAssumptionsModel{
 		HoursPerMonth:          types.Float64Value(a.HoursPerMonth),

@@ -38,6 +38,21 @@ data "inferstack_hosting_cost" "owned" {
   }
 }
 
+# Hardware already paid for: 0 up front is accepted, like null, and nothing pays back.
+data "inferstack_hosting_cost" "paid" {
+  input_tokens_per_day  = 20000000
+  output_tokens_per_day = 5000000
+  api = {
+    input_usd_per_million  = 2.50
+    output_usd_per_million = 10.00
+  }
+  self_host = {
+    monthly_opex_usd  = 400
+    upfront_usd       = 0
+    tokens_per_second = 1500
+  }
+}
+
 # Sixty times the output: one node carries 129.6M output tokens a day, so 300M need 3.
 data "inferstack_hosting_cost" "busy" {
   input_tokens_per_day  = 20000000
@@ -67,6 +82,10 @@ data "inferstack_hosting_cost" "busy" {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("upfront_usd"), knownvalue.Float64Exact(12000)),
 				// 400 / ($4 per million x 30.4167 days)
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("breakeven_tokens_per_day"), knownvalue.Float64Exact(3287672)),
+				// Per million output tokens (5M x 30.4167 = 152.08M a month): the API's $100 a day / 5M,
+				// the node's 400 / 152.08 at 3.86% utilisation.
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("api_usd_per_million_output"), knownvalue.Float64Exact(20)),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("self_host_usd_per_million_output"), knownvalue.Float64Exact(2.6301)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("assumptions"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 					"hours_per_month":            knownvalue.Float64Exact(730),
 					"days_per_month":             knownvalue.Float64Exact(30.416667),
@@ -78,12 +97,19 @@ data "inferstack_hosting_cost" "busy" {
 					"minimum_nodes":              knownvalue.Int64Exact(1),
 					"rented":                     knownvalue.Bool(false),
 				})),
+				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.paid", tfjsonpath.New("upfront_usd"), knownvalue.Float64Exact(0)),
+				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.paid", tfjsonpath.New("payback_months"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.paid", tfjsonpath.New("monthly_savings_usd"), knownvalue.Float64Exact(2641.67)),
 				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("nodes_needed"), knownvalue.Int64Exact(3)),
 				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("nodes"), knownvalue.Int64Exact(3)),
 				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("monthly_self_host_usd"), knownvalue.Float64Exact(1200)),
 				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("upfront_usd"), knownvalue.Float64Exact(36000)),
 				// 300M / (3 x 129.6M) = 0.7716
 				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("capacity_utilisation"), knownvalue.Float64Exact(0.7716)),
+				// Busier nodes cost less per token: 1,200 / (300M x 30.4167) x 1M; the API's
+				// (20 x 2.50 + 300 x 10.00) / 300 stays what its mix bills.
+				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("self_host_usd_per_million_output"), knownvalue.Float64Exact(0.1315)),
+				statecheck.ExpectKnownValue("data.inferstack_hosting_cost.busy", tfjsonpath.New("api_usd_per_million_output"), knownvalue.Float64Exact(10.1667)),
 			},
 		}},
 	})
@@ -136,6 +162,10 @@ data "inferstack_hosting_cost" "faster" {
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("breakeven_tokens_per_day"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("payback_months"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("upfront_usd"), knownvalue.Float64Exact(0)),
+				// Per million output tokens (0.5M x 30.4167 = 15.21M a month): the API's $0.60 a day / 0.5M;
+				// the node, 1.45% used, 1,358.53 / 15.21.
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("api_usd_per_million_output"), knownvalue.Float64Exact(1.2)),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("self_host_usd_per_million_output"), knownvalue.Float64Exact(89.328)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("assumptions").AtMapKey("rented"), knownvalue.Bool(true)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("assumptions").AtMapKey("node_monthly_usd"), knownvalue.Float64Exact(1358.53)),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("assumptions").AtMapKey("api_usd_per_million"), knownvalue.Float64Func(func(v float64) error {
@@ -179,8 +209,8 @@ func TestAccHostingCostDataSource_badInput(t *testing.T) {
 			[]string{"self_host.hourly_usd: set hourly_usd (a rented node's price an hour) or monthly_opex_usd"}},
 		"zero nodes": {volume + api + "self_host = {\n  hourly_usd = 2\n  nodes = 0\n  tokens_per_second = 500\n}\n",
 			[]string{"Attribute self_host.nodes value must be at least 1, got: 0"}},
-		"zero upfront": {volume + api + "self_host = {\n  monthly_opex_usd = 400\n  upfront_usd = 0\n  tokens_per_second = 500\n}\n",
-			[]string{"Attribute self_host.upfront_usd value must be greater than 0, got: 0", "Leave it null when renting"}},
+		"negative upfront": {volume + api + "self_host = {\n  monthly_opex_usd = 400\n  upfront_usd = -1\n  tokens_per_second = 500\n}\n",
+			[]string{"Attribute self_host.upfront_usd value must be at least 0, got: -1", "Use 0 or leave it null"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

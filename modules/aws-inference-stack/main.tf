@@ -41,6 +41,14 @@ resource "inferstack_inference_cluster" "this" {
     # refer to other variables only in newer CLIs (Terraform 1.9 and later), and this module
     # supports 1.5.
     precondition {
+      condition     = length(var.endpoints) == 0 || (var.api_key == null) != (var.api_key_wo == null)
+      error_message = "Set exactly one of api_key and api_key_wo (write-only, Terraform or OpenTofu 1.11 and later): every vLLM endpoint requires a key from its clients."
+    }
+    precondition {
+      condition     = (var.api_key_wo == null) == (var.api_key_wo_version == null)
+      error_message = "api_key_wo and api_key_wo_version go together: change api_key_wo_version whenever api_key_wo changes, so the new key is sent."
+    }
+    precondition {
       condition     = var.ami_id == null || var.ami_ssm_parameter == null
       error_message = "Set at most one of ami_id and ami_ssm_parameter (neither: the Deep Learning AMI's public parameter)."
     }
@@ -61,14 +69,23 @@ resource "inferstack_model_endpoint" "this" {
     id       = each.value.model
     revision = each.value.revision
   }
+  # What inferstack_deployment_plan recommends passes straight through (its recommended and
+  # assumptions attributes): quantization, kv_cache_dtype, gpu_memory_utilization, max_num_seqs.
   engine = {
-    image                = each.value.image
-    tensor_parallel_size = each.value.tensor_parallel_size
-    max_model_len        = each.value.max_model_len
+    image                  = each.value.image
+    tensor_parallel_size   = each.value.tensor_parallel_size
+    max_model_len          = each.value.max_model_len
+    gpu_memory_utilization = each.value.gpu_memory_utilization
+    quantization           = each.value.quantization
+    kv_cache_dtype         = each.value.kv_cache_dtype
+    max_num_seqs           = each.value.max_num_seqs
+    extra_args             = each.value.extra_args
   }
-  replicas    = local.replicas[each.key]
-  autoscaling = each.value.autoscaling
-  api_key     = var.api_key
+  replicas           = local.replicas[each.key]
+  autoscaling        = each.value.autoscaling
+  api_key            = var.api_key
+  api_key_wo         = var.api_key_wo
+  api_key_wo_version = var.api_key_wo_version
   aws = {
     port                       = each.value.port
     health_check_grace_seconds = each.value.health_check_grace_seconds

@@ -3,7 +3,7 @@ terraform {
   required_providers {
     inferstack = {
       source  = "inferstack/inferstack"
-      version = ">= 0.1.0"
+      version = "~> 0.2"
     }
   }
 }

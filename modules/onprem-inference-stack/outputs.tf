@@ -1,3 +1,11 @@
+# The cluster's computed attributes move into its backend block (aws.vpc_id, onprem.nodes, ...)
+# in provider 0.2. The outputs read them there, and at the top level from a provider that still
+# has them there: through a local, whose attributes are looked up when the value is known rather
+# than checked against the schema, so the module works with either.
+locals {
+  cluster = inferstack_inference_cluster.this
+}
+
 output "cluster_id" {
   description = "ID of the cluster (it encodes the hosts, never a secret)."
   value       = inferstack_inference_cluster.this.id

@@ -47,15 +47,20 @@ variable "container_runtime" {
 variable "endpoints" {
   description = "vLLM endpoints to run on the cluster, by name: the Hugging Face model (pinned to the commit its revision resolves to), engine settings, replicas and optional host labels."
   type = map(object({
-    model                = string
-    revision             = optional(string, "main")
-    served_model_name    = optional(string)
-    image                = optional(string, "vllm/vllm-openai:v0.22.0")
-    tensor_parallel_size = optional(number, 1)
-    max_model_len        = optional(number)
-    replicas             = optional(number, 1)
-    node_selector        = optional(map(string))
-    max_unavailable      = optional(number, 1)
+    model                  = string
+    revision               = optional(string, "main")
+    served_model_name      = optional(string)
+    image                  = optional(string)
+    tensor_parallel_size   = optional(number, 1)
+    max_model_len          = optional(number)
+    gpu_memory_utilization = optional(number)
+    quantization           = optional(string)
+    kv_cache_dtype         = optional(string)
+    max_num_seqs           = optional(number)
+    extra_args             = optional(list(string))
+    replicas               = optional(number, 1)
+    node_selector          = optional(map(string))
+    max_unavailable        = optional(number, 1)
   }))
   default = {}
 
@@ -67,10 +72,38 @@ variable "endpoints" {
     condition     = alltrue([for e in values(var.endpoints) : e.replicas >= 1 && e.tensor_parallel_size >= 1])
     error_message = "replicas and tensor_parallel_size must be at least 1."
   }
+  validation {
+    condition     = alltrue([for e in values(var.endpoints) : e.gpu_memory_utilization == null ? true : e.gpu_memory_utilization > 0 && e.gpu_memory_utilization <= 1])
+    error_message = "gpu_memory_utilization is the share of each GPU's memory vLLM may take: more than 0 and at most 1 (null: vLLM's default, 0.92)."
+  }
 }
 
 variable "api_key" {
-  description = "API key every vLLM endpoint requires from clients (sent as a Bearer token)."
+  description = "API key every vLLM endpoint requires from clients (sent as a Bearer token). Kept in state (sensitive). On Terraform or OpenTofu 1.11 and later prefer api_key_wo. Set exactly one of api_key and api_key_wo."
   type        = string
+  default     = null
   sensitive   = true
+
+  validation {
+    condition     = var.api_key == null ? true : length(var.api_key) > 0
+    error_message = "api_key must not be empty: vLLM always runs with an API key."
+  }
+}
+
+variable "api_key_wo" {
+  description = "Write-only API key every vLLM endpoint requires from clients: sent to the nodes, never stored in plan or state. Needs Terraform or OpenTofu 1.11 or later; set api_key_wo_version with it."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.api_key_wo == null ? true : length(var.api_key_wo) > 0
+    error_message = "api_key_wo must not be empty: vLLM always runs with an API key."
+  }
+}
+
+variable "api_key_wo_version" {
+  description = "Any number, changed whenever api_key_wo changes: the change sends the new key to every endpoint (a rolling restart). Required with api_key_wo."
+  type        = number
+  default     = null
 }

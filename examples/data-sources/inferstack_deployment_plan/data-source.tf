@@ -7,7 +7,7 @@ data "inferstack_deployment_plan" "llama70b" {
   concurrency   = 32
   # quantization           = "fp8"  # null = the checkpoint's own; "fp8" or "bitsandbytes" on the fly
   # kv_cache_dtype         = "fp8"  # "auto" (16-bit) or "fp8"
-  # gpu_memory_utilization = 0.92   # vLLM's default
+  # gpu_memory_utilization = 0.92   # the pinned vLLM's default
   candidates = { cloud = "aws", region = "us-east-1" }
 }
 

@@ -11,13 +11,13 @@ data "inferstack_litellm_config" "gateway" {
       }
       rpm             = 600
       timeout_seconds = 600
-      fallbacks       = ["gpt-4o"]
+      fallbacks       = ["gpt-5"]
     },
     {
-      name = "gpt-4o"
+      name = "gpt-5"
       external = {
         provider = "openai"
-        model    = "gpt-4o"
+        model    = "gpt-5"
         api_key  = "os.environ/OPENAI_API_KEY" # already in the proxy's environment: written as is
       }
     },

@@ -4,8 +4,10 @@
 # cluster in moto (security group, IAM role, load balancer, launch template) and an endpoint on it.
 
 variables {
-  name    = "tf-acc-module-aws"
-  api_key = "module-test-key"
+  name = "tf-acc-module-aws"
+  # The write-only key (OpenTofu 1.12 has write-only attributes): sent to the nodes, kept out of state.
+  api_key_wo         = "module-test-key"
+  api_key_wo_version = 1
   endpoints = {
     qwen = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 1, autoscaling = { min = 1, max = 2 }, max_model_len = 16384 }
   }

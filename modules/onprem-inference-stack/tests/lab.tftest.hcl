@@ -3,8 +3,10 @@
 # environment): a real cluster of SSH GPU hosts and a vLLM endpoint (the lab's stand-in) on it.
 
 variables {
-  name    = "tf-acc-module"
-  api_key = "module-test-key"
+  name = "tf-acc-module"
+  # The write-only key (OpenTofu 1.12 has write-only attributes): sent to the nodes, kept out of state.
+  api_key_wo         = "module-test-key"
+  api_key_wo_version = 1
   endpoints = {
     qwen = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 2, max_model_len = 16384 }
   }

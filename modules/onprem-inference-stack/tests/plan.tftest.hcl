@@ -100,3 +100,82 @@ run "rejects_zero_replicas" {
   }
   expect_failures = [var.endpoints]
 }
+
+run "passes_the_sizing_through" {
+  command = plan
+
+  variables {
+    endpoints = {
+      qwen = {
+        model                  = "Qwen/Qwen2.5-7B-Instruct"
+        quantization           = "fp8"
+        kv_cache_dtype         = "fp8"
+        gpu_memory_utilization = 0.85
+        max_num_seqs           = 64
+        extra_args             = ["--enable-chunked-prefill"]
+      }
+    }
+  }
+  assert {
+    condition = (
+      inferstack_model_endpoint.this["qwen"].engine.quantization == "fp8" &&
+      inferstack_model_endpoint.this["qwen"].engine.kv_cache_dtype == "fp8" &&
+      inferstack_model_endpoint.this["qwen"].engine.gpu_memory_utilization == 0.85 &&
+      inferstack_model_endpoint.this["qwen"].engine.max_num_seqs == 64 &&
+      inferstack_model_endpoint.this["qwen"].engine.extra_args == tolist(["--enable-chunked-prefill"])
+    )
+    error_message = "quantization, kv_cache_dtype, gpu_memory_utilization, max_num_seqs and extra_args should reach the engine"
+  }
+}
+
+run "write_only_key" {
+  command = plan
+
+  variables {
+    api_key            = null
+    api_key_wo         = "test-key-wo"
+    api_key_wo_version = 3
+  }
+  assert {
+    condition     = alltrue([for e in inferstack_model_endpoint.this : e.api_key_wo_version == 3 && e.api_key == null])
+    error_message = "api_key_wo_version should reach every endpoint, and api_key stay unset"
+  }
+}
+
+run "rejects_no_key" {
+  command = plan
+
+  variables {
+    api_key = null
+  }
+  expect_failures = [inferstack_inference_cluster.this]
+}
+
+run "rejects_both_keys" {
+  command = plan
+
+  variables {
+    api_key_wo         = "test-key-wo"
+    api_key_wo_version = 1
+  }
+  expect_failures = [inferstack_inference_cluster.this]
+}
+
+run "rejects_a_write_only_key_without_version" {
+  command = plan
+
+  variables {
+    api_key    = null
+    api_key_wo = "test-key-wo"
+  }
+  expect_failures = [inferstack_inference_cluster.this]
+}
+
+run "rejects_a_bad_gpu_memory_utilization" {
+  command = plan
+
+  variables {
+    endpoints = { qwen = { model = "Qwen/Qwen2.5-7B-Instruct", gpu_memory_utilization = 1.2 } }
+  }
+  expect_failures = [var.endpoints]
+}
