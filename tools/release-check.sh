@@ -128,7 +128,8 @@ EOF
     [ -x "$exe" ] || fail "$cli ($layout): provider not installed at $exe"
     got=$("$exe" -version)
     [ "$got" = "$name $version" ] || fail "$cli ($layout): installed provider's -version says '$got', want '$name $version'"
-    ok "$("$bin/$cli" version | sed -n 1p) init from the $layout mirror: $reg/inferstack/inferstack $version, $hash, -version '$got'"
+    cli_version=$(TF_CLI_CONFIG_FILE=$work/$layout.tfrc "$bin/$cli" version 2>/dev/null | grep -m1 -E '^(OpenTofu|Terraform) v')
+    ok "$cli_version init from the $layout mirror: $reg/inferstack/inferstack $version, $hash, -version '$got'"
   done
 done
 # The packed zip and the unpacked folder are one package: every CLI and layout hashes it alike.
