@@ -135,6 +135,13 @@ func checkExtraArgs(t *FlagTable, args []string) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	seen := map[string]string{}
+	for i, a := range args {
+		// Checked before anything else, and on every word: a value the flag table would take
+		// (a --chat-template string) must still never carry a line into a unit or a shell word.
+		if HasControl(a) {
+			bad("word %d, %q, %s", i+1, a, controlDetail)
+		}
+	}
 	for i := 0; i < len(args); i++ {
 		tok := args[i]
 		if !isFlagToken(tok) {

@@ -53,6 +53,13 @@
 // (ExitMissing). Its stdout is one JSON document (Status, GPUReport or Removal); progress goes to
 // stderr.
 //
+// It fails closed. Every file it writes is written whole to a temp file, synced and renamed; a
+// write that fails (disk full, read-only) leaves the old file and fails the converge, and no
+// replica starts unless the env file on disk holds VLLM_API_KEY. A ledger that does not parse
+// stops every command that reads it (the last good one is kept as ledger.json.bak). A unit that
+// systemd refuses to start (masked, bad-setting, not-found, a failed ExecStartPre) fails the
+// converge at once with systemd's message. A spec whose values hold control characters is refused.
+//
 // Everything the script writes lives under ${INFERSTACK_ROOT:-} (empty on real nodes; one root
 // per lab host in tests), and it puts ${INFERSTACK_SHIMS} first on PATH when that is set, so the
 // lab's shims of docker, systemctl and nvidia-smi win on purpose:
@@ -63,6 +70,7 @@
 //	/etc/inferstack/secrets/ENDPOINT/VAR             secret files written by the SSH backend
 //	/etc/systemd/system/inferstack-ENDPOINT-N.service
 //	/var/lib/inferstack/ledger.json                  GPU and port allocations, under ledger.lock
+//	/var/lib/inferstack/ledger.json.bak              the ledger before its last change
 //	/var/lib/inferstack/cache-dir                    the HF cache folder chosen on first converge
 //
 // # GPU and port allocation

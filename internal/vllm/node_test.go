@@ -3,7 +3,6 @@ package vllm_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -220,19 +219,7 @@ func logLines(t *testing.T, h *sshlab.Host) int {
 	return len(strings.Split(string(data), "\n")) - 1
 }
 
-func get(url, key string) (int, string) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
+func get(url, key string) (int, string) { return sshlab.HTTPGet(url, key, 3*time.Second) }
 
 func gpuReport(t *testing.T, h *sshlab.Host) vllm.GPUReport {
 	t.Helper()

@@ -82,8 +82,10 @@ type Model struct {
 
 // Engine holds the vLLM settings that the typed attributes own, and the rest as ExtraArgs.
 type Engine struct {
-	// Image is the vllm/vllm-openai image, with a tag. Default DefaultImage. A node pulls it only
-	// when it does not have it, so pin a release tag rather than a moving one.
+	// Image is the vllm/vllm-openai image, pinned: a release tag ("vllm/vllm-openai:v0.22.0")
+	// or a digest ("vllm/vllm-openai@sha256:..."). Default DefaultImage. A node pulls it only
+	// when it does not have it, so a moving reference (no tag, :latest) would leave nodes on
+	// whatever each pulled first; Validate refuses it.
 	Image string
 	// TensorParallelSize is the number of GPUs a layer is split across. Default 1.
 	TensorParallelSize int
@@ -252,7 +254,48 @@ var (
 	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	vaultRE  = regexp.MustCompile(`^https://[A-Za-z0-9-]+\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)/secrets/[A-Za-z0-9-]+(/[A-Za-z0-9]+)?$`)
 	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
+
+// HasControl reports whether s holds a control character: C0 (line feed, carriage return, NUL,
+// tab...) or DEL. Every value the node renders into a systemd unit, an env file or a shell word
+// is refused with one: a line break in a unit value starts a new directive that systemd runs as
+// root (ExecStartPre=...), and in an env file a new variable.
+func HasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// controlDetail is the detail of a value refused by HasControl.
+const controlDetail = "holds a control character (line break, carriage return, NUL, tab...): a systemd unit, env file or shell word on the node cannot hold it safely"
+
+// imageProblem says what is wrong with an image reference, "" when it is pinned.
+func imageProblem(image string) string {
+	if HasControl(image) || !imageRE.MatchString(image) {
+		return "is not a container image reference"
+	}
+	name, digest, pinned := strings.Cut(image, "@")
+	if pinned {
+		if !digestRE.MatchString(digest) {
+			return "has a digest that is not sha256:<64 lower-case hex digits>"
+		}
+	}
+	base := path.Base(name)
+	_, tag, tagged := strings.Cut(base, ":")
+	switch {
+	case pinned:
+		return ""
+	case !tagged || tag == "":
+		return "has no tag: pin the vLLM release (e.g. " + DefaultImage + ") or a digest (repo@sha256:...)"
+	case tag == "latest":
+		return "uses the moving tag :latest: every node would run whatever it pulled first; pin the vLLM release (e.g. " + DefaultImage + ") or a digest (repo@sha256:...)"
+	}
+	return ""
+}
 
 // secretEnv are the variables the secrets become; Env may not set them.
 var secretEnv = []string{"VLLM_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
@@ -331,13 +374,13 @@ func (s Spec) Validate() error {
 	if !shaRE.MatchString(s.Model.Revision) {
 		bad(AttrModelRevision, "%q is not a commit sha: resolve the branch or tag to its 40-hex-digit commit first, so every node serves the same weights", s.Model.Revision)
 	}
-	if !nameRE.MatchString(s.ServedModelName) {
+	if HasControl(s.ServedModelName) {
+		bad(AttrServedModelName, "%q %s", s.ServedModelName, controlDetail)
+	} else if !nameRE.MatchString(s.ServedModelName) {
 		bad(AttrServedModelName, "%q must start with a letter or digit and hold only letters, digits and . _ : / -", s.ServedModelName)
 	}
-	if !imageRE.MatchString(s.Engine.Image) {
-		bad(AttrImage, "%q is not a container image reference", s.Engine.Image)
-	} else if !strings.Contains(path.Base(s.Engine.Image), ":") && !strings.Contains(s.Engine.Image, "@") {
-		bad(AttrImage, "%q has no tag: pin the vLLM release (e.g. %s)", s.Engine.Image, DefaultImage)
+	if p := imageProblem(s.Engine.Image); p != "" {
+		bad(AttrImage, "%q %s", s.Engine.Image, p)
 	}
 
 	e := s.Engine
@@ -381,6 +424,8 @@ func (s Spec) Validate() error {
 	for i, a := range s.LoRAAdapters {
 		attr := fmt.Sprintf("%s[%d]", AttrLoRAAdapters, i)
 		switch {
+		case HasControl(a.Name):
+			bad(attr+".name", "%q %s", a.Name, controlDetail)
 		case !nameRE.MatchString(a.Name):
 			bad(attr+".name", "%q must start with a letter or digit and hold only letters, digits and . _ : / -", a.Name)
 		case a.Name == s.ServedModelName:
@@ -389,7 +434,9 @@ func (s Spec) Validate() error {
 			bad(attr+".name", "%q names two adapters", a.Name)
 		}
 		adapters[a.Name] = true
-		if !repoIDRE.MatchString(a.Source) && !(safePath.MatchString(a.Source) && path.Clean(a.Source) == a.Source) {
+		if HasControl(a.Source) {
+			bad(attr+".source", "%q %s", a.Source, controlDetail)
+		} else if !repoIDRE.MatchString(a.Source) && !(safePath.MatchString(a.Source) && path.Clean(a.Source) == a.Source) {
 			bad(attr+".source", "%q is neither a Hugging Face repository id (owner/name) nor a clean absolute path", a.Source)
 		}
 	}
@@ -450,8 +497,8 @@ func (s Spec) Validate() error {
 			bad(AttrEnv, "%q is not an environment variable name", k)
 		case slices.Contains(secretEnv, k):
 			bad(AttrEnv, "%s is a secret: it comes from api_key or the Hugging Face token, never from env", k)
-		case strings.ContainsAny(s.Env[k], "\n\r\x00"):
-			bad(AttrEnv, "the value of %s holds a line break", k)
+		case HasControl(s.Env[k]):
+			bad(AttrEnv, "the value of %s %s", k, controlDetail)
 		}
 	}
 	if s.Secrets.APIKey.IsZero() {
@@ -476,6 +523,11 @@ func (s Spec) Validate() error {
 }
 
 func (r SecretRef) validate() error {
+	for _, f := range [...]struct{ name, value string }{{"name", r.Name}, {"json_key", r.JSONKey}, {"region", r.Region}, {"client_id", r.ClientID}} {
+		if HasControl(f.value) {
+			return fmt.Errorf("%s %q %s", f.name, f.value, controlDetail)
+		}
+	}
 	switch r.Source {
 	case SecretFile:
 		if !safePath.MatchString(r.Name) || path.Clean(r.Name) != r.Name {

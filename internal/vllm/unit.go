@@ -100,8 +100,11 @@ func systemdCommand(words []string) string {
 
 // systemdQuote renders one word of a systemd command line: specifiers (%) and variable
 // expansion ($) escaped, and the word single-quoted when it holds anything but safe characters.
+// A control character (which Validate refuses) is written as a C escape (\xHH), which systemd
+// turns back into the character inside the argument: whatever reaches here, the unit never
+// gains a line.
 func systemdQuote(w string) string {
-	w = systemdEscape(w)
+	w = strings.NewReplacer("%", "%%", "$", "$$").Replace(w)
 	safe := w != ""
 	for _, c := range w {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_@%+=:,./-$", c)) {
@@ -112,10 +115,27 @@ func systemdQuote(w string) string {
 	if safe {
 		return w
 	}
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(w) + "'"
+	return "'" + escapeControl(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(w)) + "'"
 }
 
-// systemdEscape escapes specifiers and variable references in a unit file value.
+// systemdEscape escapes specifiers and variable references in a unit file value, and writes
+// control characters as text (\xHH) so that a value stays on its line.
 func systemdEscape(s string) string {
-	return strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
+	return escapeControl(strings.NewReplacer("%", "%%", "$", "$$").Replace(s))
+}
+
+// escapeControl writes each control character of s (HasControl) as \xHH.
+func escapeControl(s string) string {
+	if !HasControl(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, `\x%02x`, c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

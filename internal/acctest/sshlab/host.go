@@ -376,6 +376,41 @@ func (h *Host) Stop() error {
 	return nil
 }
 
+// Freeze makes the host go silent, as a host does that drops off the network without closing
+// anything (a cable pulled, a bastion's route gone): sshd and its sessions are stopped (SIGSTOP),
+// so connections stay open and nothing answers on them. Thaw brings it back.
+func (h *Host) Freeze() error { return h.signalSSHD(syscall.SIGSTOP) }
+
+// Thaw ends a Freeze (SIGCONT).
+func (h *Host) Thaw() error { return h.signalSSHD(syscall.SIGCONT) }
+
+// signalSSHD sends sig to sshd and every process below it (its connections and sessions).
+func (h *Host) signalSSHD(sig syscall.Signal) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cmd == nil {
+		return fmt.Errorf("host %s is not running", h.Name)
+	}
+	below, err := descendants(h.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	procs, err := findProcesses(below)
+	if err != nil {
+		return err
+	}
+	pids := []int{h.cmd.Process.Pid}
+	for _, p := range procs {
+		pids = append(pids, p.pid)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signalling process %d of host %s: %w", pid, h.Name, err)
+		}
+	}
+	return nil
+}
+
 // ClientConfig is an SSH client configuration for the host: the lab's user key, and the lab's
 // known_hosts for strict host-key checking.
 func (h *Host) ClientConfig() (*ssh.ClientConfig, error) {

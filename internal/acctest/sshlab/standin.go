@@ -6,11 +6,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // StandinBinEnv names a vllm-standin binary to use instead of building one.
@@ -93,4 +96,23 @@ func findModule(dir string) (string, bool) {
 		}
 		dir = parent
 	}
+}
+
+// HTTPGet GETs url with a bearer key ("" for none), as a client of a replica does, and returns
+// the status (0 when there was no answer) and the body (or the error).
+func HTTPGet(url, key string, timeout time.Duration) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }

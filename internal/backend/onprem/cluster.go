@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -117,8 +118,11 @@ func joinHostErrors(hosts []Host, errs []error) error {
 	return errors.Join(out...)
 }
 
-// CheckRef checks a ref before any host is contacted: a valid name, at least one host, unique
-// host names and addresses, a known runtime.
+// CheckRef checks a ref before any host is contacted: every part well-formed (as an ID's
+// descriptor must be), at least one host, unique host names and addresses, a known runtime; each
+// host's address an IPv4 address (replicas publish on it, and the node script's listen address
+// is an IPv4 address: a DNS name is refused, not resolved, so that what the plan shows is where
+// replicas listen), and not a public one unless AllowPublicListen (see ClusterRef).
 func CheckRef(ref ClusterRef) error {
 	if err := ValidateClusterName(ref.Name); err != nil {
 		return err
@@ -127,7 +131,7 @@ func CheckRef(ref ClusterRef) error {
 		return errors.New("a cluster needs at least one host")
 	}
 	names, addrs := map[string]bool{}, map[string]string{}
-	for _, h := range ref.Hosts {
+	for i, h := range ref.Hosts {
 		if names[h.Name] {
 			return fmt.Errorf("host name %q is used twice", h.Name)
 		}
@@ -136,11 +140,19 @@ func CheckRef(ref ClusterRef) error {
 			return fmt.Errorf("hosts %s and %s have the same address %s", other, h.Name, h.addr())
 		}
 		addrs[h.addr()] = h.Name
+		attr := fmt.Sprintf("onprem.hosts[%d].address", i)
+		a, err := netip.ParseAddr(h.Address)
+		if err != nil || !a.Unmap().Is4() {
+			return fmt.Errorf("%s: %q is not an IPv4 address: give the host's IPv4 address (replicas publish their port on "+
+				"it, and a DNS name could resolve elsewhere on the host than in the plan)", attr, h.Address)
+		}
+		if isPublic(a) && !ref.AllowPublicListen {
+			return fmt.Errorf("%s: %s is a public address, and replicas publish their port on it: vLLM's API key guards only "+
+				"/v1, so /metrics, /tokenize, /invocations and other routes would answer anyone on the internet. Give the "+
+				"host's private address, or set onprem.allow_public_listen = true if a firewall admits only the gateway", attr, h.Address)
+		}
 	}
-	if ref.Runtime != "" && ref.Runtime != "docker" && ref.Runtime != "podman" {
-		return fmt.Errorf("container runtime %q is not supported: use docker or podman", ref.Runtime)
-	}
-	return nil
+	return checkRefSyntax(ref)
 }
 
 func runtimeOf(ref ClusterRef) string {

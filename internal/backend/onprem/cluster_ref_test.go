@@ -10,12 +10,12 @@ import (
 
 func TestClusterIDRoundTrip(t *testing.T) {
 	t.Parallel()
-	bastion := Host{Name: "jump", Address: "203.0.113.5", Port: 2222, User: "ops", HostKey: "ssh-ed25519 AAAAjump"}
+	bastion := Host{Name: "jump", Address: "203.0.113.5", Port: 2222, User: "ops", HostKey: testHostKey(1)}
 	ref := ClusterRef{
 		Name: "lab", Runtime: "podman", Insecure: false, Bastion: &bastion,
 		Hosts: []Host{
-			{Name: "gpu-a", Address: "10.0.0.11", Port: 22, User: "ops", HostKey: "ssh-ed25519 AAAAa", Labels: map[string]string{"rack": "r1"}},
-			{Name: "gpu-b", Address: "10.0.0.12", HostKey: "ssh-ed25519 AAAAb"},
+			{Name: "gpu-a", Address: "10.0.0.11", Port: 22, User: "ops", HostKey: testHostKey(2), Labels: map[string]string{"rack": "r1"}},
+			{Name: "gpu-b", Address: "10.0.0.12", HostKey: testHostKey(3)},
 		},
 	}
 	id := EncodeClusterID(ref)
@@ -53,7 +53,7 @@ func TestDecodeClusterIDErrors(t *testing.T) {
 
 func TestEndpointIDRoundTrip(t *testing.T) {
 	t.Parallel()
-	clusterID := EncodeClusterID(ClusterRef{Name: "lab", Hosts: []Host{{Name: "gpu-a", Address: "10.0.0.11", HostKey: "ssh-ed25519 AAAAa"}}})
+	clusterID := EncodeClusterID(ClusterRef{Name: "lab", Hosts: []Host{{Name: "gpu-a", Address: "10.0.0.11", HostKey: testHostKey(2)}}})
 	ref, gotCluster, name, err := ParseEndpointID(backend.EndpointID(clusterID, "qwen-7b"))
 	if err != nil || gotCluster != clusterID || name != "qwen-7b" || ref.Name != "lab" || len(ref.Hosts) != 1 {
 		t.Fatalf("ParseEndpointID = %+v, %q, %q, %v", ref, gotCluster, name, err)

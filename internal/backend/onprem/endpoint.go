@@ -86,12 +86,21 @@ func (c *Client) EnsureScript(ctx context.Context, h Host) error {
 	if strings.Contains(string(out), " "+version+" ") {
 		return nil
 	}
+	// Two endpoints may upgrade the script of one host at once: each writes a temp file of its
+	// own, under the host's script lock, and renames it into place (a running script keeps
+	// reading the file it opened).
 	const install = `set -euo pipefail
-p="${INFERSTACK_ROOT:-}` + vllm.ScriptPath + `"
-mkdir -p "$(dirname "$p")"
-cat >"$p.upload"
-chmod 0755 "$p.upload"
-mv -f "$p.upload" "$p"`
+r="${INFERSTACK_ROOT:-}"
+p="$r"` + vllm.ScriptPath + `
+mkdir -p "${p%/*}" "$r` + vllm.StateDir + `"
+exec 7>"$r` + vllm.StateDir + `/script.lock"
+flock -w 120 7 || { echo "the node script's install lock stayed taken for 2 minutes" >&2; exit 1; }
+tmp=$(mktemp "$p.upload.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+chmod 0755 "$tmp"
+sync "$tmp"
+mv -f "$tmp" "$p"`
 	if _, err := c.Run(ctx, h, install, script); err != nil {
 		return fmt.Errorf("installing the node script on %s: %w", h.Name, err)
 	}
@@ -344,6 +353,12 @@ func sortPlacements(ps []Placement) {
 // writeSecret writes value to the endpoint's secret file envVar on h, mode 0600, through stdin;
 // an empty value removes the file.
 func (c *Client) writeSecret(ctx context.Context, h Host, endpoint, envVar, value string) error {
+	// The value becomes a line VAR=value of the endpoint's env file: a line break would add
+	// variables of its own.
+	if vllm.HasControl(value) {
+		return fmt.Errorf("writing the %s secret of %s on %s: the value holds a control character (line break, NUL...), "+
+			"which an env file cannot hold", envVar, endpoint, h.Name)
+	}
 	p := shellQuote(vllm.SecretFilePath(endpoint, envVar))
 	script := `set -euo pipefail
 umask 077
@@ -562,7 +577,7 @@ func (c *Client) FindEndpointSpec(ctx context.Context, cluster ClusterRef, endpo
 	var out vllm.AppliedSpec
 	found := false
 	for _, h := range cluster.Hosts {
-		b, err := c.Run(ctx, h, `f="${INFERSTACK_ROOT:-}`+vllm.SpecPath(endpoint)+`"; [ -f "$f" ] || exit 0; cat "$f"`, nil)
+		b, err := c.Run(ctx, h, `f="${INFERSTACK_ROOT:-}"`+shellQuote(vllm.SpecPath(endpoint))+`; [ -f "$f" ] || exit 0; cat "$f"`, nil)
 		if err != nil {
 			return vllm.AppliedSpec{}, err
 		}

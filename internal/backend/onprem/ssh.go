@@ -10,6 +10,8 @@ package onprem
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +76,14 @@ type SSHConfig struct {
 	KnownHosts     string
 	ConnectTimeout time.Duration // per dial attempt; default 10s
 	DialAttempts   int           // default 3, with backoff
-	UserAgent      string        // sent as the SSH client version
+	// KeepaliveInterval is how often an idle connection asks the host for a sign of life
+	// (keepalive@openssh.com); after KeepaliveCountMax intervals without an answer the
+	// connection is closed and the command on it fails as unreachable. Defaults 15s and 3: a
+	// host that drops off silently (directly or behind a bastion) is reported within a minute,
+	// not at the resource's timeout.
+	KeepaliveInterval time.Duration
+	KeepaliveCountMax int
+	UserAgent         string // sent as the SSH client version
 }
 
 // ErrHostKeyMismatch is wrapped when a host presents a key other than the one configured.
@@ -125,6 +134,12 @@ func NewClient(cfg SSHConfig) (*Client, error) {
 	}
 	if cfg.DialAttempts == 0 {
 		cfg.DialAttempts = 3
+	}
+	if cfg.KeepaliveInterval == 0 {
+		cfg.KeepaliveInterval = 15 * time.Second
+	}
+	if cfg.KeepaliveCountMax == 0 {
+		cfg.KeepaliveCountMax = 3
 	}
 	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}}, nil
 }
@@ -260,7 +275,32 @@ func (c *Client) conn(ctx context.Context, h Host) (*ssh.Client, error) {
 		return existing, nil
 	}
 	c.conns[key] = cl
+	go c.keepalive(h, cl)
 	return cl, nil
+}
+
+// keepalive asks the host for a sign of life every KeepaliveInterval and closes the connection
+// (so that what runs on it fails as unreachable) when none comes for KeepaliveCountMax
+// intervals. It ends when the connection is closed.
+func (c *Client) keepalive(h Host, cl *ssh.Client) {
+	t := time.NewTicker(c.cfg.KeepaliveInterval)
+	defer t.Stop()
+	for range t.C {
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := cl.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				return // closed
+			}
+		case <-time.After(c.cfg.KeepaliveInterval * time.Duration(c.cfg.KeepaliveCountMax)):
+			c.forgetConn(h, cl)
+			return
+		}
+	}
 }
 
 func (c *Client) dial(ctx context.Context, h Host) (*ssh.Client, error) {
@@ -364,12 +404,14 @@ func (c *Client) Run(ctx context.Context, h Host, script string, stdin []byte) (
 		var stdout, stderr bytes.Buffer
 		sess.Stdout, sess.Stderr = &stdout, &stderr
 		sess.Stdin = bytes.NewReader(stdin)
+		run := newRunID()
 		done := make(chan error, 1)
-		go func() { done <- sess.Run("bash -c " + shellQuote(ShimPATH+"\n"+script)) }()
+		go func() { done <- sess.Run(groupCommand(run, script)) }()
 		select {
 		case <-ctx.Done():
 			_ = sess.Signal(ssh.SIGTERM)
 			_ = sess.Close()
+			c.killRun(h, run)
 			return stdout.Bytes(), fmt.Errorf("host %s: %w", h.Name, ctx.Err())
 		case err = <-done:
 		}
@@ -386,6 +428,59 @@ func (c *Client) Run(ctx context.Context, h Host, script string, stdin []byte) (
 			return stdout.Bytes(), fmt.Errorf("%w: host %s: connection lost: %v", ErrUnreachable, h.Name, err)
 		}
 	}
+}
+
+// groupCommand wraps script so that it runs in a process group of its own whose id it leaves in
+// a file named by run: a cancelled command is ended with everything it started (the node script,
+// its jq, curl and sleep), not only the shell sshd started, and its locks are free at once. What
+// the script starts in sessions of its own (systemd units) is not in the group.
+func groupCommand(run, script string) string {
+	pidFile := `"${TMPDIR:-/tmp}/inferstack-run-` + run + `.pid"`
+	inner := `printf '%s\n' "$$" >` + pidFile + `
+bash -c "$1"
+rc=$?
+rm -f ` + pidFile + `
+exit "$rc"`
+	return "exec setsid -w bash -c " + shellQuote(inner) + " inferstack-run " + shellQuote(ShimPATH+"\n"+script)
+}
+
+// killRun ends the process group of a cancelled command (groupCommand) on h: SIGTERM, then
+// SIGKILL after five seconds, in a session of its own with a deadline of its own (the caller's
+// context is done).
+func (c *Client) killRun(h Host, run string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := c.conn(ctx, h)
+	if err != nil {
+		return
+	}
+	sess, err := cl.NewSession()
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	script := `f="${TMPDIR:-/tmp}/inferstack-run-` + run + `.pid"
+for _ in $(seq 20); do [ -s "$f" ] && break; sleep 0.1; done
+[ -s "$f" ] || exit 0
+g=$(cat "$f")
+case $g in ''|*[!0-9]*) exit 0 ;; esac
+kill -TERM -- "-$g" 2>/dev/null || { rm -f "$f"; exit 0; }
+for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+kill -KILL -- "-$g" 2>/dev/null || true
+rm -f "$f"`
+	done := make(chan error, 1)
+	go func() { done <- sess.Run("bash -c " + shellQuote(script)) }()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+}
+
+// newRunID names one remote command: 16 random hex digits.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Close closes every cached connection.
