@@ -92,6 +92,16 @@ func (onpremAdapter) ClusterBlock() schema.SingleNestedAttribute {
 					"to `docker`. Changing it is in place for the cluster; endpoints roll their replicas.",
 				Validators: []validator.String{stringvalidator.OneOf(onprem.Runtimes...)},
 			},
+			"allow_public_listen": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "Let hosts with a public (globally routable) address run replicas. Replicas publish " +
+					"their port on the host's address, and vLLM's API key guards only `/v1`: `/metrics`, `/tokenize`, " +
+					"`/invocations`, `/health` and others answer whoever reaches the port. Set it only when a firewall " +
+					"admits nothing but the gateway. Defaults to `false`: a public address is a plan-time error. Changing " +
+					"it is in place.",
+			},
 			"insecure_ignore_host_key": schema.BoolAttribute{
 				Optional: true,
 				Computed: true,
@@ -162,6 +172,7 @@ type inferenceClusterOnPremModel struct {
 	Bastion               types.Object `tfsdk:"bastion"`
 	ContainerRuntime      types.String `tfsdk:"container_runtime"`
 	InsecureIgnoreHostKey types.Bool   `tfsdk:"insecure_ignore_host_key"`
+	AllowPublicListen     types.Bool   `tfsdk:"allow_public_listen"`
 	Nodes                 types.List   `tfsdk:"nodes"`
 }
 
@@ -198,6 +209,7 @@ func clusterOnPremAttrTypes() map[string]attr.Type {
 		"bastion":                  types.ObjectType{AttrTypes: clusterBastionAttrTypes()},
 		"container_runtime":        types.StringType,
 		"insecure_ignore_host_key": types.BoolType,
+		"allow_public_listen":      types.BoolType,
 		"nodes":                    types.ListType{ElemType: types.ObjectType{AttrTypes: clusterNodeAttrTypes()}},
 	}
 }
@@ -288,6 +300,8 @@ func expandClusterRef(ctx context.Context, block types.Object, diags *diag.Diagn
 	}
 	ref.Runtime = op.ContainerRuntime.ValueString()
 	ref.Insecure = op.InsecureIgnoreHostKey.ValueBool()
+	ref.AllowPublicListen = op.AllowPublicListen.ValueBool()
+	known = known && !op.AllowPublicListen.IsUnknown()
 	if !op.Bastion.IsNull() && !op.Bastion.IsUnknown() {
 		var b inferenceClusterBastionModel
 		diags.Append(op.Bastion.As(ctx, &b, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
@@ -350,6 +364,7 @@ func flattenClusterOnPrem(ref onprem.ClusterRef, diags *diag.Diagnostics) types.
 	o, d := types.ObjectValue(clusterOnPremAttrTypes(), map[string]attr.Value{
 		"hosts": hostList, "bastion": bastion, "container_runtime": types.StringValue(runtime),
 		"insecure_ignore_host_key": types.BoolValue(ref.Insecure),
+		"allow_public_listen":      types.BoolValue(ref.AllowPublicListen),
 		"nodes":                    types.ListNull(types.ObjectType{AttrTypes: clusterNodeAttrTypes()}),
 	})
 	diags.Append(d...)

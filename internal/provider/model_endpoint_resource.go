@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 	"github.com/inferstack/terraform-provider-inferstack/internal/sizing"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
@@ -225,7 +226,7 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 		spec.Secrets.APIKey = vllm.SecretRef{Source: vllm.SecretFile, Name: vllm.SecretFilePath(spec.Endpoint, "VLLM_API_KEY")}
 		spec.Replicas = []vllm.Replica{{Index: 0}}
-		addProblems(&resp.Diagnostics, path.Empty(), "invalid model endpoint", spec.Validate())
+		addSpecProblems(&resp.Diagnostics, spec.Validate())
 	}
 
 	plan.ID = plannedEndpointID(plan, state)
@@ -549,4 +550,26 @@ func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.Im
 		}
 	}
 	resp.Diagnostics.Append(setSplit(ctx, &resp.State, o, &m)...)
+}
+
+// addSpecProblems attaches each problem vllm.Spec.Validate found to its attribute of this
+// resource (the spec's "endpoint" is the resource's name); a problem with a part of the spec the
+// resource does not expose is one error.
+func addSpecProblems(diags *diag.Diagnostics, err error) {
+	for _, p := range errs.Problems(err) {
+		attribute := p.Attribute
+		if attribute == vllm.AttrEndpoint {
+			attribute = "name"
+		}
+		switch first, _, _ := strings.Cut(attribute, "."); strings.SplitN(first, "[", 2)[0] {
+		case "name", "model", "engine", "served_model_name", "api_key", "timeouts":
+			at, shown := problemPath(path.Empty(), attribute)
+			diags.AddAttributeError(at, "invalid "+shown, shown+": "+p.Detail)
+		default:
+			diags.AddError("invalid model endpoint", p.Error())
+		}
+	}
+	if err != nil && len(errs.Problems(err)) == 0 {
+		diags.AddError("invalid model endpoint", err.Error())
+	}
 }

@@ -98,6 +98,11 @@ func (b *Backend) PlanCluster(_ context.Context, spec backend.ClusterSpec, _ *ba
 		}
 		addrs[h.addr()] = i
 	}
+	if len(problems) == 0 {
+		if err := CheckRef(ref); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	plan := &backend.ClusterPlan{ID: EncodeClusterID(ref)}
 	if ref.Insecure {
 		plan.Warnings = append(plan.Warnings, "onprem.insecure_ignore_host_key = true trusts whatever key a host without "+
@@ -240,7 +245,11 @@ func (b *Backend) DeleteCluster(ctx context.Context, id string) ([]string, error
 
 // ImportClusterID takes the cluster's ID itself: it describes the hosts.
 func (b *Backend) ImportClusterID(_ context.Context, importID string) (string, error) {
-	if _, err := DecodeClusterID(importID); err != nil {
+	ref, err := DecodeClusterID(importID)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckImportedRef(ref); err != nil {
 		return "", err
 	}
 	return importID, nil

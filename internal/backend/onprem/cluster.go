@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
@@ -140,16 +141,17 @@ func CheckRef(ref ClusterRef) error {
 			return fmt.Errorf("hosts %s and %s have the same address %s", other, h.Name, h.addr())
 		}
 		addrs[h.addr()] = h.Name
-		attr := fmt.Sprintf("onprem.hosts[%d].address", i)
+		attr := fmt.Sprintf("hosts[%d].address", i)
 		a, err := netip.ParseAddr(h.Address)
 		if err != nil || !a.Unmap().Is4() {
-			return fmt.Errorf("%s: %q is not an IPv4 address: give the host's IPv4 address (replicas publish their port on "+
-				"it, and a DNS name could resolve elsewhere on the host than in the plan)", attr, h.Address)
+			return &backend.InputError{Attribute: attr, Detail: fmt.Sprintf("%q is not an IPv4 address: give the host's IPv4 "+
+				"address (replicas publish their port on it, and a DNS name could resolve elsewhere on the host than in the plan)", h.Address)}
 		}
 		if isPublic(a) && !ref.AllowPublicListen {
-			return fmt.Errorf("%s: %s is a public address, and replicas publish their port on it: vLLM's API key guards only "+
-				"/v1, so /metrics, /tokenize, /invocations and other routes would answer anyone on the internet. Give the "+
-				"host's private address, or set onprem.allow_public_listen = true if a firewall admits only the gateway", attr, h.Address)
+			return &backend.InputError{Attribute: attr, Detail: fmt.Sprintf("%s is a public address, and replicas publish their "+
+				"port on it: vLLM's API key guards only /v1, so /metrics, /tokenize, /invocations and other routes would answer "+
+				"anyone on the internet. Give the host's private address, or set onprem.allow_public_listen = true if a "+
+				"firewall admits only the gateway", h.Address)}
 		}
 	}
 	return checkRefSyntax(ref)

@@ -121,9 +121,9 @@ func TestCheckRefListenAddress(t *testing.T) {
 		{"rfc1918 172", "172.20.0.5", false, ""},
 		{"cgnat", "100.100.1.1", false, ""},
 		{"loopback (lab)", "127.0.0.5", false, ""},
-		{"public refused", "203.0.113.7", false, "onprem.hosts[0].address: 203.0.113.7 is a public address"},
+		{"public refused", "203.0.113.7", false, "hosts[0].address: 203.0.113.7 is a public address"},
 		{"public opted in", "203.0.113.7", true, ""},
-		{"dns name", "gpu-a.example.com", false, `onprem.hosts[0].address: "gpu-a.example.com" is not an IPv4 address`},
+		{"dns name", "gpu-a.example.com", false, `hosts[0].address: "gpu-a.example.com" is not an IPv4 address`},
 		{"ipv6", "2001:db8::1", true, "not an IPv4 address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
