@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"regexp"
@@ -27,10 +28,18 @@ const (
 	Latency
 	// Drop closes the connection without an answer.
 	Drop
+	// Unavailable answers 503 ServiceUnavailable, which the SDK retries.
+	Unavailable
+	// Denied answers the protocol's access-denied error (JSON AccessDeniedException, EC2
+	// UnauthorizedOperation, query AccessDenied), which the SDK does not retry.
+	Denied
+	// LostResponse forwards the call, then closes the connection instead of answering: the
+	// change is made, but the caller cannot know it.
+	LostResponse
 )
 
 func (k FaultKind) String() string {
-	return [...]string{"throttle", "server-error", "latency", "drop"}[k]
+	return [...]string{"throttle", "server-error", "latency", "drop", "unavailable", "denied", "lost-response"}[k]
 }
 
 // Fault injects Kind into the next Times calls of Service:Operation ("" matches any).
@@ -57,6 +66,7 @@ type AWSProxy struct {
 	counts   map[string]int
 	faults   []*Fault
 	handlers map[string]http.Handler
+	mut      mutations
 }
 
 // StartAWSProxy listens on a free 127.0.0.1 port and forwards to target (moto).
@@ -176,6 +186,9 @@ func (p *AWSProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	if kind, ok := p.mut.call(r, region, svc, op); ok && fault == nil {
+		fault = &Fault{Kind: kind}
+	}
 	h := p.handlers[svc+":"+op]
 	p.mu.Unlock()
 
@@ -187,23 +200,46 @@ func (p *AWSProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case ServerError:
 			writeAWSError(w, r, svc, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 			return
+		case Unavailable:
+			writeAWSError(w, r, svc, http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unavailable. Please try again later.")
+			return
+		case Denied:
+			writeAWSError(w, r, svc, http.StatusForbidden, "AccessDenied", "User: arn:aws:iam::123456789012:user/test is not authorized to perform: "+svc+":"+op)
+			return
 		case Latency:
 			time.Sleep(fault.Delay)
 		case Drop:
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					_ = conn.Close()
-					return
-				}
-			}
-			panic(http.ErrAbortHandler)
+			dropConnection(w)
+			return
+		case LostResponse:
+			// Make the change, then lose the answer: the caller sees a broken connection.
+			rec := httptest.NewRecorder()
+			p.serve(rec, r, h)
+			dropConnection(w)
+			return
 		}
 	}
+	p.serve(w, r, h)
+}
+
+// serve answers r with h, or with moto when h is nil.
+func (p *AWSProxy) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	if h != nil {
 		h.ServeHTTP(w, r)
 		return
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // writeAWSError answers in the error shape of the call's protocol, so the SDK classifies it as
@@ -218,8 +254,11 @@ func writeAWSError(w http.ResponseWriter, r *http.Request, service string, statu
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"__type":%q,"message":%q}`, jsonErrorType(code), msg)
 	case service == "ec2":
-		if code == "Throttling" {
+		switch code {
+		case "Throttling":
 			code, status = "RequestLimitExceeded", http.StatusServiceUnavailable
+		case "AccessDenied":
+			code = "UnauthorizedOperation"
 		}
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(status)
@@ -236,8 +275,11 @@ func writeAWSError(w http.ResponseWriter, r *http.Request, service string, statu
 }
 
 func jsonErrorType(code string) string {
-	if code == "Throttling" {
+	switch code {
+	case "Throttling":
 		return "ThrottlingException"
+	case "AccessDenied":
+		return "AccessDeniedException"
 	}
 	return code
 }

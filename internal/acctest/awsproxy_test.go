@@ -3,6 +3,7 @@ package acctest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -67,6 +69,7 @@ func TestAWSLabFaults(t *testing.T) {
 		{"ap-south-1", Throttle, "RequestLimitExceeded"},
 		{"ap-northeast-1", ServerError, "InternalError"},
 		{"sa-east-1", Drop, ""},
+		{"eu-north-1", Unavailable, "ServiceUnavailable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind.String(), func(t *testing.T) {
@@ -118,5 +121,91 @@ func TestAWSLabHandle(t *testing.T) {
 	}
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("call took %v, want at least the injected 300ms", d)
+	}
+}
+
+// TestAWSLabFailNthMutation: the n-th mutating call fails for its caller on every attempt (reads
+// are not counted, retries neither counted nor let through), the calls after it go on, and the
+// counter names each mutating call once; a lost response makes the change and still fails the
+// call; a denied call is not retried. Not parallel: it counts every mutating call of the lab.
+func TestAWSLabFailNthMutation(t *testing.T) {
+	lab := AWS(t)
+	ctx := context.Background()
+	const region = "me-south-1"
+	c := labEC2(t, lab, region, 3)
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.43.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func(name string) (*ec2.CreateSecurityGroupOutput, error) {
+		return c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String("t"), VpcId: vpc.Vpc.VpcId})
+	}
+	groupsNamed := func(name string) int {
+		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{name}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.SecurityGroups)
+	}
+
+	lab.Proxy.ResetMutations()
+	lab.FailNthMutation(2)
+	attempts := lab.Proxy.CountRegion(region, "ec2", "CreateSecurityGroup")
+	if _, err := group("first"); err != nil {
+		t.Fatalf("mutating call 1: %v", err)
+	}
+	if groupsNamed("first") != 1 {
+		t.Fatal("the first group is not in moto")
+	}
+	_, err = group("second")
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InternalError" {
+		t.Fatalf("mutating call 2: err = %v, want InternalError", err)
+	}
+	if n := lab.Proxy.CountRegion(region, "ec2", "CreateSecurityGroup") - attempts; n != 1+3 {
+		t.Errorf("CreateSecurityGroup reached the proxy %d times, want 4 (1, then 3 attempts of the failed call)", n)
+	}
+	if groupsNamed("second") != 0 {
+		t.Error("the failed call made its group")
+	}
+	if _, err := group("second"); err != nil {
+		t.Fatalf("mutating call 3, after the failed one: %v", err)
+	}
+	if got := fmt.Sprint(lab.Proxy.Mutations()); got != "map[ec2:CreateSecurityGroup:3]" || lab.Proxy.MutationCount() != 3 {
+		t.Errorf("mutations = %s, want map[ec2:CreateSecurityGroup:3] (each call once, reads left out)", got)
+	}
+	if hit := lab.Proxy.ClearMutationFault(); hit != "ec2:CreateSecurityGroup" {
+		t.Errorf("the fault failed %q, want ec2:CreateSecurityGroup", hit)
+	}
+
+	lab.Proxy.FailMutation(MutationFault{Region: region, N: 1, Kind: LostResponse})
+	if _, err := group("lost"); err == nil {
+		t.Fatal("a lost response reached the caller as a success")
+	}
+	if n := groupsNamed("lost"); n != 1 {
+		t.Errorf("%d groups named lost in moto, want 1: the change is made, only its answer lost", n)
+	}
+	lab.Proxy.ClearMutationFault()
+
+	lab.Proxy.Inject(Fault{Region: region, Service: "ec2", Operation: "CreateSecurityGroup", Kind: Denied, Times: 1})
+	attempts = lab.Proxy.CountRegion(region, "ec2", "CreateSecurityGroup")
+	if _, err := group("denied"); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnauthorizedOperation" {
+		t.Fatalf("denied call: err = %v, want UnauthorizedOperation", err)
+	}
+	if n := lab.Proxy.CountRegion(region, "ec2", "CreateSecurityGroup") - attempts; n != 1 {
+		t.Errorf("a denied call was attempted %d times, want 1 (not retried, or the retry would have succeeded)", n)
+	}
+}
+
+func TestIsMutation(t *testing.T) {
+	t.Parallel()
+	for op, want := range map[string]bool{
+		"CreateSecurityGroup": true, "PutRolePolicy": true, "AttachRolePolicy": true, "RegisterTargets": true, "ModifyLaunchTemplate": true,
+		"AuthorizeSecurityGroupIngress": true, "StartInstanceRefresh": true, "DeleteSecret": true, "AddTags": true,
+		"DescribeVpcs": false, "ListTagsForResource": false, "GetServiceQuota": false, "BatchGetSecretValue": false, "GET /": false, "": false,
+	} {
+		if got := IsMutation(op); got != want {
+			t.Errorf("IsMutation(%q) = %v, want %v", op, got, want)
+		}
 	}
 }

@@ -22,6 +22,9 @@ type Moto struct {
 	exited chan struct{}
 }
 
+// motoStartTimeout bounds how long StartMoto waits for moto_server to answer.
+const motoStartTimeout = 3 * time.Minute
+
 // StartMoto starts moto_server (with AWS-managed IAM policies loaded) and waits until it answers.
 // dir receives its log.
 func StartMoto(dir string) (*Moto, error) {
@@ -53,7 +56,9 @@ func StartMoto(dir string) (*Moto, error) {
 	exited := make(chan struct{})
 	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, exited: exited}
 	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(60 * time.Second)
+	// Python's start-up (moto imports every service) takes seconds on an idle machine and over
+	// a minute on a loaded shared one: the deadline is for a moto that hangs, not a slow one.
+	deadline := time.Now().Add(motoStartTimeout)
 	for {
 		select {
 		case <-exited:
@@ -70,7 +75,7 @@ func StartMoto(dir string) (*Moto, error) {
 		}
 		if time.Now().After(deadline) {
 			m.Stop()
-			return nil, fmt.Errorf("moto_server did not answer on %s within 60s (log: %s)", m.URL, logPath)
+			return nil, fmt.Errorf("moto_server did not answer on %s within %s (log: %s)", m.URL, motoStartTimeout, logPath)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -11,8 +11,9 @@ import (
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 )
 
-// An inference cluster on AWS is the shared part of the GPU capacity its endpoints run on: one
-// security group (nodes and load balancer), one IAM role with its instance profile (the nodes'
+// An inference cluster on AWS is the shared part of the GPU capacity its endpoints run on: two
+// security groups (the load balancer's, open to the allowed CIDRs, and the nodes', open only to the
+// load balancer's; cluster_sg.go), one IAM role with its instance profile (the nodes'
 // identity), one internal network load balancer (a listener per endpoint, added later), and one
 // base launch template that the endpoints' launch templates copy (image, instance type, metadata
 // options, disk, network; cluster_lt.go). Everything is named from the cluster's name and region (ResourceNames) and carries the tag
@@ -26,7 +27,7 @@ const TagCluster = "inferstack:cluster"
 // GPU AMI (Ubuntu 22.04, x86_64): NVIDIA driver, CUDA, Docker and the NVIDIA container toolkit.
 const DefaultAMIParameter = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id"
 
-// DefaultServingPorts are the ports the security group opens when a spec names none: vLLM's.
+// DefaultServingPorts are the ports the security groups open when a spec names none: vLLM's.
 var DefaultServingPorts = []int64{8000}
 
 // ClusterNamePattern is what a cluster name must match: it becomes part of AWS names (security
@@ -45,7 +46,7 @@ type ClusterSpec struct {
 	Capacity      Capacity
 	AllowedCIDRs  []string // who may reach the serving ports; empty = the VPC's primary CIDR
 	MaxNodes      int64    // most nodes the cluster's endpoints run at once; the quota check covers this many (0: max(1, on_demand_base))
-	ServingPorts  []int64  // TCP ports the security group opens; empty = DefaultServingPorts
+	ServingPorts  []int64  // TCP ports the security groups open; empty = DefaultServingPorts
 	Tags          map[string]string
 }
 
@@ -97,9 +98,11 @@ type Cluster struct {
 	VPCID   string
 	VPCCIDR string // primary IPv4 CIDR
 
-	SecurityGroupID string
-	AllowedCIDRs    []string // the CIDRs the security group admits to the serving ports, sorted
-	ServingPorts    []int64  // sorted
+	SecurityGroupID string // the nodes' group: the serving ports from the load balancer's group only
+	// LoadBalancerSecurityGroupID is the load balancer's group: the serving ports from AllowedCIDRs.
+	LoadBalancerSecurityGroupID string
+	AllowedCIDRs                []string // the CIDRs the load balancer's group admits to the serving ports, sorted
+	ServingPorts                []int64  // sorted
 
 	RoleName            string
 	RoleARN             string
@@ -122,7 +125,7 @@ type Cluster struct {
 	MaxNodes              int64
 	RootVolumeGiB         int64 // 0: the AMI's root snapshot size
 
-	Tags map[string]string // on the security group (every object carries the same)
+	Tags map[string]string // on the nodes' security group (every object carries the same)
 
 	InstanceType string // from the launch template
 	ImageID      string // from the launch template (the AMI the preflight resolved)
@@ -134,8 +137,9 @@ type Cluster struct {
 	SpotQuota Quota // spot; zero Code when no node is spot
 	Warnings  []string
 
-	// Missing names the parts FindCluster did not find ("security group", "IAM role",
-	// "instance profile", "load balancer", "launch template"); EnsureCluster recreates them.
+	// Missing names the parts FindCluster did not find ("security group", "load balancer
+	// security group", "IAM role", "instance profile", "load balancer", "launch template");
+	// EnsureCluster recreates them.
 	Missing []string
 }
 
@@ -166,13 +170,15 @@ func ParseClusterID(id string) (region, name string, err error) {
 
 // Names are the AWS names of a cluster's objects.
 type Names struct {
-	SecurityGroup   string // "inferstack-<cluster>" (unique per VPC)
-	Role            string // "inferstack-<cluster>-<region>-node": IAM is global, so the region is part of it
-	InstanceProfile string // the same as Role
-	IAMPath         string // "/inferstack/"
-	LoadBalancer    string // "inferstack-<cluster>", at most 32 characters
-	SecretsPrefix   string // "inferstack/<cluster>/"
-	LaunchTemplate  string // "inferstack-<cluster>" (unique per region): the endpoints' base
+	SecurityGroup string // "inferstack-<cluster>", the nodes' (unique per VPC)
+	// LoadBalancerSecurityGroup is "inferstack-<cluster>-lb", the load balancer's.
+	LoadBalancerSecurityGroup string
+	Role                      string // "inferstack-<cluster>-<region>-node": IAM is global, so the region is part of it
+	InstanceProfile           string // the same as Role
+	IAMPath                   string // "/inferstack/"
+	LoadBalancer              string // "inferstack-<cluster>", at most 32 characters
+	SecretsPrefix             string // "inferstack/<cluster>/"
+	LaunchTemplate            string // "inferstack-<cluster>" (unique per region): the endpoints' base
 }
 
 // ResourceNames gives the names of cluster's objects in region. Names over AWS's limits (IAM 64,
@@ -180,13 +186,14 @@ type Names struct {
 // unique and stable.
 func ResourceNames(region, cluster string) Names {
 	return Names{
-		SecurityGroup:   "inferstack-" + cluster,
-		Role:            fitName("inferstack-"+cluster+"-"+region, 64-len("-node")) + "-node",
-		InstanceProfile: fitName("inferstack-"+cluster+"-"+region, 64-len("-node")) + "-node",
-		IAMPath:         "/inferstack/",
-		LoadBalancer:    fitName("inferstack-"+cluster, 32),
-		SecretsPrefix:   "inferstack/" + cluster + "/",
-		LaunchTemplate:  "inferstack-" + cluster,
+		SecurityGroup:             "inferstack-" + cluster,
+		LoadBalancerSecurityGroup: "inferstack-" + cluster + "-lb",
+		Role:                      fitName("inferstack-"+cluster+"-"+region, 64-len("-node")) + "-node",
+		InstanceProfile:           fitName("inferstack-"+cluster+"-"+region, 64-len("-node")) + "-node",
+		IAMPath:                   "/inferstack/",
+		LoadBalancer:              fitName("inferstack-"+cluster, 32),
+		SecretsPrefix:             "inferstack/" + cluster + "/",
+		LaunchTemplate:            "inferstack-" + cluster,
 	}
 }
 

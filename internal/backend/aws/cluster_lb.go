@@ -10,8 +10,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
-// The cluster's internal network load balancer: one subnet per Availability Zone, the cluster's
-// security group, cross-zone load balancing on (GPU nodes are few and may sit in one zone).
+// The cluster's internal network load balancer: one subnet per Availability Zone, the load
+// balancer's own security group (the nodes' group admits it by reference; cluster_sg.go), cross-zone load balancing on (GPU nodes are few and may sit in one zone).
 // Endpoints add their own target groups and listeners to it.
 
 // loadBalancer is the cluster's NLB with its tags, or nil when there is none.
@@ -66,7 +66,7 @@ func elbTags(m map[string]string) []elbtypes.Tag {
 }
 
 // ensureLoadBalancer finds or creates the cluster's NLB and converges its subnets, security group
-// and tags. It does not wait for the load balancer to be active (WaitClusterReady does).
+// (sgID, the load balancer's) and tags. It does not wait for the load balancer to be active (WaitClusterReady does).
 func ensureLoadBalancer(ctx context.Context, client *elbv2.Client, spec ClusterSpec, pf *Preflight, n Names, sgID string, tags map[string]string) (*loadBalancer, error) {
 	cur, err := findLoadBalancer(ctx, client, n)
 	if err != nil {
@@ -86,12 +86,8 @@ func ensureLoadBalancer(ctx context.Context, client *elbv2.Client, spec ClusterS
 			return nil, fmt.Errorf("creating load balancer %s: %w", n.LoadBalancer, err)
 		}
 		if err == nil && len(out.LoadBalancers) > 0 {
-			arn := out.LoadBalancers[0].LoadBalancerArn
-			if _, err := client.ModifyLoadBalancerAttributes(ctx, &elbv2.ModifyLoadBalancerAttributesInput{
-				LoadBalancerArn: arn,
-				Attributes:      []elbtypes.LoadBalancerAttribute{{Key: aws.String("load_balancing.cross_zone.enabled"), Value: aws.String("true")}},
-			}); err != nil {
-				return nil, fmt.Errorf("turning on cross-zone load balancing of %s: %w", n.LoadBalancer, err)
+			if err := setCrossZone(ctx, client, out.LoadBalancers[0].LoadBalancerArn, n); err != nil {
+				return nil, err
 			}
 			return &loadBalancer{lb: out.LoadBalancers[0], tags: tags}, nil
 		}
@@ -109,6 +105,11 @@ func ensureLoadBalancer(ctx context.Context, client *elbv2.Client, spec ClusterS
 	if aws.ToString(cur.lb.VpcId) != pf.VPCID {
 		return nil, fmt.Errorf("subnet_ids: the cluster's load balancer %s is in %s, but the subnets are in %s: moving a cluster to another VPC replaces it",
 			n.LoadBalancer, aws.ToString(cur.lb.VpcId), pf.VPCID)
+	}
+	// A run stopped between the create and the attribute (or one whose answer to the create was
+	// lost) left it off: look, as for everything else found.
+	if err := ensureCrossZone(ctx, client, arn, n); err != nil {
+		return nil, err
 	}
 	want := slices.Clone(pf.LoadBalancerSubnetIDs)
 	slices.Sort(want)
@@ -134,6 +135,35 @@ func ensureLoadBalancer(ctx context.Context, client *elbv2.Client, spec ClusterS
 		}
 	}
 	return cur, nil
+}
+
+// crossZoneAttribute is the NLB attribute that spreads each zone's traffic over every zone's
+// targets.
+const crossZoneAttribute = "load_balancing.cross_zone.enabled"
+
+// setCrossZone turns on cross-zone load balancing of the load balancer arn.
+func setCrossZone(ctx context.Context, client *elbv2.Client, arn *string, n Names) error {
+	if _, err := client.ModifyLoadBalancerAttributes(ctx, &elbv2.ModifyLoadBalancerAttributesInput{
+		LoadBalancerArn: arn,
+		Attributes:      []elbtypes.LoadBalancerAttribute{{Key: aws.String(crossZoneAttribute), Value: aws.String("true")}},
+	}); err != nil {
+		return fmt.Errorf("turning on cross-zone load balancing of %s: %w", n.LoadBalancer, err)
+	}
+	return nil
+}
+
+// ensureCrossZone turns on cross-zone load balancing of the load balancer arn unless it is on.
+func ensureCrossZone(ctx context.Context, client *elbv2.Client, arn *string, n Names) error {
+	out, err := client.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: arn})
+	if err != nil {
+		return fmt.Errorf("reading the attributes of load balancer %s: %w", n.LoadBalancer, err)
+	}
+	for _, a := range out.Attributes {
+		if aws.ToString(a.Key) == crossZoneAttribute && aws.ToString(a.Value) == "true" {
+			return nil
+		}
+	}
+	return setCrossZone(ctx, client, arn, n)
 }
 
 // deleteLoadBalancer deletes the cluster's NLB (only when it is the cluster's) and waits until it

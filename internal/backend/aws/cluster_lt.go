@@ -15,8 +15,8 @@ import (
 
 // The cluster's base launch template, "inferstack-<cluster>", is how every node of the cluster
 // launches, whatever endpoint it serves: the AMI the preflight resolved, the instance type,
-// IMDSv2 only with a hop limit of 2 (the vLLM container reaches the metadata service through the
-// docker bridge, one hop more than the host), the instance profile, the security group on a
+// IMDSv2 only with a hop limit of 1 (only the host reaches the metadata service), the instance
+// profile, the nodes' security group on a
 // network interface without a public IP, an encrypted gp3 root volume on the AMI's root device,
 // detailed monitoring, the capacity reservation when one is named, and the cluster's tags on the
 // instances, volumes and network interfaces launched from it. It has no user data: each
@@ -40,8 +40,10 @@ const (
 	TagCapacityReservation = "inferstack:capacity-reservation"
 )
 
-// imdsHopLimit lets a container on a node (one network hop more than the host) reach IMDSv2.
-const imdsHopLimit = 2
+// imdsHopLimit keeps the instance role's credentials on the host: the node script fetches the
+// secrets there and hands them to vLLM in a root-only env file, so the container needs no role,
+// and a limit of 1 stops a request from behind the docker bridge (one hop more) reaching IMDS.
+const imdsHopLimit = 1
 
 // nodeTagTypes are the resource types a node template tags at launch.
 var nodeTagTypes = []ec2types.ResourceType{ec2types.ResourceTypeInstance, ec2types.ResourceTypeVolume, ec2types.ResourceTypeNetworkInterface}

@@ -67,7 +67,9 @@ func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 		return nil, err
 	}
 
-	sgID, err := ensureSecurityGroup(ctx, ec2c, spec, pf, n, tags)
+	// The load balancer moves to its own group before the nodes' group drops the client CIDRs
+	// (a cluster made when one group served both), so clients are never shut out between.
+	lbGroupID, err := ensureLoadBalancerGroup(ctx, ec2c, spec, pf, n, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +80,11 @@ func (b *Backend) EnsureCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureLoadBalancer(ctx, elbc, spec, pf, n, sgID, tags); err != nil {
+	if _, err := ensureLoadBalancer(ctx, elbc, spec, pf, n, lbGroupID, tags); err != nil {
+		return nil, err
+	}
+	sgID, err := ensureNodeGroup(ctx, ec2c, spec, pf, n, lbGroupID, tags)
+	if err != nil {
 		return nil, err
 	}
 	ltTags := settingsTags(spec, pf)
@@ -139,15 +145,33 @@ func (b *Backend) readCluster(ctx context.Context, region, name string) (*Cluste
 	}
 	c := &Cluster{ID: ClusterID(region, name), Name: name, Region: region, SecretsPrefix: n.SecretsPrefix}
 
-	sg, err := findSecurityGroup(ctx, ec2c, name, n)
+	sg, err := findSecurityGroup(ctx, ec2c, name, n.SecurityGroup)
+	if err != nil {
+		return nil, err
+	}
+	lbg, err := findSecurityGroup(ctx, ec2c, name, n.LoadBalancerSecurityGroup)
 	if err != nil {
 		return nil, err
 	}
 	if sg != nil {
 		c.SecurityGroupID = aws.ToString(sg.GroupId)
 		c.VPCID = aws.ToString(sg.VpcId)
-		c.AllowedCIDRs, c.ServingPorts = rulesView(*sg)
+		_, c.ServingPorts = rulesView(*sg)
 		c.Tags = ec2TagMap(sg.Tags)
+	} else {
+		c.Missing = append(c.Missing, "security group")
+	}
+	if lbg != nil {
+		// Who may call the endpoints is the load balancer's group's business.
+		c.LoadBalancerSecurityGroupID = aws.ToString(lbg.GroupId)
+		c.AllowedCIDRs, c.ServingPorts = rulesView(*lbg)
+		if c.VPCID == "" {
+			c.VPCID = aws.ToString(lbg.VpcId)
+		}
+	} else {
+		c.Missing = append(c.Missing, "load balancer security group")
+	}
+	if c.VPCID != "" {
 		vo, err := ec2c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{c.VPCID}})
 		if err != nil && !hasCode(err, "InvalidVpcID.NotFound") {
 			return nil, fmt.Errorf("describing VPC %s: %w", c.VPCID, err)
@@ -155,8 +179,6 @@ func (b *Backend) readCluster(ctx context.Context, region, name string) (*Cluste
 		if err == nil && len(vo.Vpcs) > 0 {
 			c.VPCCIDR = aws.ToString(vo.Vpcs[0].CidrBlock)
 		}
-	} else {
-		c.Missing = append(c.Missing, "security group")
 	}
 
 	role, err := getRole(ctx, iamc, n.Role)
@@ -212,7 +234,7 @@ func (b *Backend) readCluster(ctx context.Context, region, name string) (*Cluste
 		c.Missing = append(c.Missing, "launch template")
 	}
 
-	if c.SecurityGroupID == "" && c.RoleName == "" && c.InstanceProfileName == "" && c.LoadBalancerARN == "" && c.LaunchTemplateID == "" {
+	if c.SecurityGroupID == "" && c.LoadBalancerSecurityGroupID == "" && c.RoleName == "" && c.InstanceProfileName == "" && c.LoadBalancerARN == "" && c.LaunchTemplateID == "" {
 		return nil, notFound("inference cluster %s in %s", name, region)
 	}
 	return c, nil
@@ -245,8 +267,8 @@ func (b *Backend) WaitClusterReady(ctx context.Context, region, name string) (*C
 }
 
 // DeleteCluster deletes everything the cluster is made of (the load balancer and the base launch
-// template, then the security group, then the instance profile and role) and waits until AWS no longer returns them. Only
-// objects tagged as the cluster's are touched. A cluster that does not exist is success. The
+// template, then the nodes' and the load balancer's security groups, then the instance profile and role) and waits until AWS no longer returns them. Only
+// objects tagged as the cluster's are touched. A cluster that does not exist is success. A
 // security group is retried while it is still in use (the load balancer's network interfaces take
 // a while to go; an endpoint's nodes must be gone first) until ctx ends.
 func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error {
@@ -278,30 +300,10 @@ func (b *Backend) DeleteCluster(ctx context.Context, region, name string) error 
 		return err
 	}
 
-	sg, err := findSecurityGroup(ctx, ec2c, name, n)
-	if err != nil {
-		return err
-	}
-	if sg != nil {
-		id := aws.ToString(sg.GroupId)
-		var lastErr error
-		err := waitFor(ctx, "security group "+id+" to be deleted", func() (bool, error) {
-			_, err := ec2c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-			switch {
-			case err == nil || hasCode(err, "InvalidGroup.NotFound"):
-			case hasCode(err, "DependencyViolation"):
-				lastErr = err
-				return false, nil
-			default:
-				return false, fmt.Errorf("deleting security group %s: %w", id, err)
-			}
-			g, err := describeGroup(ctx, ec2c, id)
-			return err == nil && g == nil, err
-		})
-		if err != nil {
-			if lastErr != nil {
-				return fmt.Errorf("%w: still in use: %s", err, apiMessage(lastErr))
-			}
+	// The nodes' group first: it references the load balancer's, which AWS will not delete
+	// while it is referenced.
+	for _, g := range []string{n.SecurityGroup, n.LoadBalancerSecurityGroup} {
+		if err := deleteSecurityGroup(ctx, ec2c, name, g); err != nil {
 			return err
 		}
 	}

@@ -11,15 +11,18 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// The security group is shared by the load balancer and the nodes: ingress on the serving ports
-// from each allowed CIDR (clients; the NLB preserves their addresses) and from the group itself
-// (the load balancer's traffic and health checks to the nodes). Egress stays EC2's default
-// (everything), as nodes pull images and weights through the VPC's NAT or endpoints. The group is
-// the cluster's own: ingress rules that are not the desired ones are revoked.
+// A cluster has two security groups. The load balancer's ("inferstack-<cluster>-lb") admits the
+// serving ports from each allowed CIDR: that is who may call the endpoints (the NLB preserves
+// client addresses, and its own group is where they are checked). The nodes' group
+// ("inferstack-<cluster>") admits the serving ports only from the load balancer's group, by group
+// reference, and nothing else: vLLM's API key guards only /v1, so /metrics, /health and the rest
+// must not be reachable from the whole VPC. Egress stays EC2's default (everything) on both, as
+// nodes pull images and weights through the VPC's NAT or endpoints. The groups are the cluster's
+// own: ingress rules that are not the desired ones are revoked.
 
 const (
 	ruleDescCIDR = "inferstack: clients to serving ports"
-	ruleDescSelf = "inferstack: load balancer to nodes"
+	ruleDescLB   = "inferstack: load balancer to nodes"
 )
 
 // sgRule is one ingress rule: a port range from one source.
@@ -35,7 +38,8 @@ func (r sgRule) String() string {
 	return fmt.Sprintf("%s %d-%d from %s", r.proto, r.from, r.to, src)
 }
 
-func desiredRules(groupID string, cidrs []string, ports []int64) []sgRule {
+// cidrRules admit ports from each CIDR (the load balancer's group).
+func cidrRules(cidrs []string, ports []int64) []sgRule {
 	var out []sgRule
 	for _, pr := range portRanges(ports) {
 		for _, c := range cidrs {
@@ -47,7 +51,16 @@ func desiredRules(groupID string, cidrs []string, ports []int64) []sgRule {
 			}
 			out = append(out, r)
 		}
-		out = append(out, sgRule{proto: "tcp", from: pr.from, to: pr.to, group: groupID})
+	}
+	return out
+}
+
+// groupRules admit ports from the members of group sourceID only (the nodes' group, from the
+// load balancer's).
+func groupRules(sourceID string, ports []int64) []sgRule {
+	var out []sgRule
+	for _, pr := range portRanges(ports) {
+		out = append(out, sgRule{proto: "tcp", from: pr.from, to: pr.to, group: sourceID})
 	}
 	return out
 }
@@ -92,7 +105,7 @@ func (r sgRule) permission() ec2types.IpPermission {
 	case r.cidr6 != "":
 		p.Ipv6Ranges = []ec2types.Ipv6Range{{CidrIpv6: aws.String(r.cidr6), Description: aws.String(ruleDescCIDR)}}
 	case r.group != "":
-		p.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(r.group), Description: aws.String(ruleDescSelf)}}
+		p.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(r.group), Description: aws.String(ruleDescLB)}}
 	case r.prefix != "":
 		p.PrefixListIds = []ec2types.PrefixListId{{PrefixListId: aws.String(r.prefix)}}
 	}
@@ -102,7 +115,8 @@ func (r sgRule) permission() ec2types.IpPermission {
 	return p
 }
 
-// reconcileRules revokes the group's ingress rules that are not wanted and authorizes the missing.
+// reconcileRules authorizes the missing ingress rules of the group, then revokes those not wanted
+// (in that order, so a change of sources never leaves a moment with neither).
 func reconcileRules(ctx context.Context, client *ec2.Client, sg ec2types.SecurityGroup, want []sgRule) error {
 	id := aws.ToString(sg.GroupId)
 	have := currentRules(sg)
@@ -125,16 +139,16 @@ func reconcileRules(ctx context.Context, client *ec2.Client, sg ec2types.Securit
 			authorize = append(authorize, r.permission())
 		}
 	}
-	if len(revoke) > 0 {
-		if _, err := client.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: revoke}); err != nil &&
-			!hasCode(err, "InvalidPermission.NotFound") {
-			return fmt.Errorf("revoking ingress rules of security group %s: %w", id, err)
-		}
-	}
 	if len(authorize) > 0 {
 		if _, err := client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: authorize}); err != nil &&
 			!hasCode(err, "InvalidPermission.Duplicate") {
 			return fmt.Errorf("authorizing ingress rules of security group %s: %w", id, err)
+		}
+	}
+	if len(revoke) > 0 {
+		if _, err := client.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: revoke}); err != nil &&
+			!hasCode(err, "InvalidPermission.NotFound") {
+			return fmt.Errorf("revoking ingress rules of security group %s: %w", id, err)
 		}
 	}
 	return nil
@@ -164,14 +178,14 @@ func rulesView(sg ec2types.SecurityGroup) (cidrs []string, ports []int64) {
 	return cidrs, ports
 }
 
-// findSecurityGroup is the cluster's group in region (nil when there is none).
-func findSecurityGroup(ctx context.Context, client *ec2.Client, name string, n Names) (*ec2types.SecurityGroup, error) {
+// findSecurityGroup is the cluster's group called groupName in region (nil when there is none).
+func findSecurityGroup(ctx context.Context, client *ec2.Client, cluster, groupName string) (*ec2types.SecurityGroup, error) {
 	out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + TagCluster), Values: []string{name}},
-		{Name: aws.String("group-name"), Values: []string{n.SecurityGroup}},
+		{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}},
+		{Name: aws.String("group-name"), Values: []string{groupName}},
 	}})
 	if err != nil {
-		return nil, fmt.Errorf("finding security group %s: %w", n.SecurityGroup, err)
+		return nil, fmt.Errorf("finding security group %s: %w", groupName, err)
 	}
 	switch len(out.SecurityGroups) {
 	case 0:
@@ -184,7 +198,7 @@ func findSecurityGroup(ctx context.Context, client *ec2.Client, name string, n N
 		ids = append(ids, aws.ToString(g.GroupId)+" in "+aws.ToString(g.VpcId))
 	}
 	return nil, fmt.Errorf("more than one security group is named %s and tagged %s=%s (%v): a cluster name may be used once per region",
-		n.SecurityGroup, TagCluster, name, ids)
+		groupName, TagCluster, cluster, ids)
 }
 
 func ec2TagMap(tags []ec2types.Tag) map[string]string {
@@ -222,22 +236,38 @@ func reconcileEC2Tags(ctx context.Context, client *ec2.Client, id string, have, 
 	return nil
 }
 
-// ensureSecurityGroup finds or creates the cluster's group in pf's VPC and converges its ingress
-// rules and tags.
-func ensureSecurityGroup(ctx context.Context, client *ec2.Client, spec ClusterSpec, pf *Preflight, n Names, tags map[string]string) (string, error) {
-	sg, err := findSecurityGroup(ctx, client, spec.Name, n)
+// ensureLoadBalancerGroup finds or creates the load balancer's group: the serving ports from the
+// allowed CIDRs.
+func ensureLoadBalancerGroup(ctx context.Context, client *ec2.Client, spec ClusterSpec, pf *Preflight, n Names, tags map[string]string) (string, error) {
+	return ensureSecurityGroup(ctx, client, spec.Name, pf.VPCID, n.LoadBalancerSecurityGroup,
+		fmt.Sprintf("inferstack cluster %s load balancer: serving ports from allowed CIDRs", spec.Name),
+		cidrRules(pf.AllowedCIDRs, pf.ServingPorts), tags)
+}
+
+// ensureNodeGroup finds or creates the nodes' group: the serving ports from the load balancer's
+// group lbGroupID only.
+func ensureNodeGroup(ctx context.Context, client *ec2.Client, spec ClusterSpec, pf *Preflight, n Names, lbGroupID string, tags map[string]string) (string, error) {
+	return ensureSecurityGroup(ctx, client, spec.Name, pf.VPCID, n.SecurityGroup,
+		fmt.Sprintf("inferstack cluster %s nodes: serving ports from its load balancer only", spec.Name),
+		groupRules(lbGroupID, pf.ServingPorts), tags)
+}
+
+// ensureSecurityGroup finds or creates the cluster's group groupName in vpcID and converges its
+// ingress rules to want and its tags.
+func ensureSecurityGroup(ctx context.Context, client *ec2.Client, cluster, vpcID, groupName, desc string, want []sgRule, tags map[string]string) (string, error) {
+	sg, err := findSecurityGroup(ctx, client, cluster, groupName)
 	if err != nil {
 		return "", err
 	}
-	if sg != nil && aws.ToString(sg.VpcId) != pf.VPCID {
+	if sg != nil && aws.ToString(sg.VpcId) != vpcID {
 		return "", fmt.Errorf("subnet_ids: the cluster's security group %s is in %s, but the subnets are in %s: moving a cluster to another VPC replaces it",
-			aws.ToString(sg.GroupId), aws.ToString(sg.VpcId), pf.VPCID)
+			aws.ToString(sg.GroupId), aws.ToString(sg.VpcId), vpcID)
 	}
 	if sg == nil {
 		out, err := client.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-			GroupName:   aws.String(n.SecurityGroup),
-			Description: aws.String(fmt.Sprintf("inferstack cluster %s: serving ports from allowed CIDRs and its load balancer", spec.Name)),
-			VpcId:       aws.String(pf.VPCID),
+			GroupName:   aws.String(groupName),
+			Description: aws.String(desc),
+			VpcId:       aws.String(vpcID),
 			TagSpecifications: []ec2types.TagSpecification{{
 				ResourceType: ec2types.ResourceTypeSecurityGroup,
 				Tags:         ec2Tags(tags),
@@ -245,9 +275,9 @@ func ensureSecurityGroup(ctx context.Context, client *ec2.Client, spec ClusterSp
 		})
 		if err != nil {
 			if hasCode(err, "InvalidGroup.Duplicate") {
-				return "", errNotOurs("security group", n.SecurityGroup+" in "+pf.VPCID, spec.Name)
+				return "", errNotOurs("security group", groupName+" in "+vpcID, cluster)
 			}
-			return "", fmt.Errorf("creating security group %s: %w", n.SecurityGroup, err)
+			return "", fmt.Errorf("creating security group %s: %w", groupName, err)
 		}
 		id := aws.ToString(out.GroupId)
 		// Read it back (with EC2's default egress rule) to converge the rules below.
@@ -263,10 +293,39 @@ func ensureSecurityGroup(ctx context.Context, client *ec2.Client, spec ClusterSp
 		}
 	}
 	id := aws.ToString(sg.GroupId)
-	if err := reconcileRules(ctx, client, *sg, desiredRules(id, pf.AllowedCIDRs, pf.ServingPorts)); err != nil {
+	if err := reconcileRules(ctx, client, *sg, want); err != nil {
 		return id, err
 	}
 	return id, reconcileEC2Tags(ctx, client, id, ec2TagMap(sg.Tags), tags)
+}
+
+// deleteSecurityGroup deletes the cluster's group groupName, if there is one, and waits until it is
+// gone. It tries again while EC2 answers DependencyViolation (a load balancer's network interfaces
+// take a while to go; the nodes' group references the load balancer's) until ctx ends.
+func deleteSecurityGroup(ctx context.Context, client *ec2.Client, cluster, groupName string) error {
+	sg, err := findSecurityGroup(ctx, client, cluster, groupName)
+	if err != nil || sg == nil {
+		return err
+	}
+	id := aws.ToString(sg.GroupId)
+	var lastErr error
+	err = waitFor(ctx, "security group "+id+" to be deleted", func() (bool, error) {
+		_, err := client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+		switch {
+		case err == nil || hasCode(err, "InvalidGroup.NotFound"):
+		case hasCode(err, "DependencyViolation"):
+			lastErr = err
+			return false, nil
+		default:
+			return false, fmt.Errorf("deleting security group %s: %w", id, err)
+		}
+		g, err := describeGroup(ctx, client, id)
+		return err == nil && g == nil, err
+	})
+	if err != nil && lastErr != nil {
+		return fmt.Errorf("%w: still in use: %s", err, apiMessage(lastErr))
+	}
+	return err
 }
 
 // describeGroup is the group id, or nil when it does not exist (yet, or any more).

@@ -172,38 +172,28 @@ func assertInMoto(t *testing.T, d direct, c *awsbackend.Cluster, tags map[string
 	ctx := context.Background()
 	wantTags := fmt.Sprint(tags)
 
-	sgs, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{c.SecurityGroupID}})
-	if err != nil || len(sgs.SecurityGroups) != 1 {
-		t.Fatalf("security group %s in moto: %v", c.SecurityGroupID, err)
+	// The load balancer's group admits the allowed CIDRs; the nodes' group only the load
+	// balancer's group, by reference.
+	var lbWant, nodeWant []string
+	for _, cidr := range cidrs {
+		lbWant = append(lbWant, fmt.Sprintf("tcp %d-%d %s", fromPort, toPort, cidr))
 	}
-	sg := sgs.SecurityGroups[0]
-	if got := fmt.Sprint(tagMap(sg.Tags)); got != wantTags {
-		t.Errorf("security group tags %s, want %s", got, wantTags)
-	}
-	var rules []string
-	for _, p := range sg.IpPermissions {
-		for _, r := range p.IpRanges {
-			rules = append(rules, fmt.Sprintf("%s %d-%d %s", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort), aws.ToString(r.CidrIp)))
+	nodeWant = append(nodeWant, fmt.Sprintf("tcp %d-%d lb", fromPort, toPort))
+	for _, g := range []struct {
+		what, id string
+		want     []string
+	}{{"load balancer's", c.LoadBalancerSecurityGroupID, lbWant}, {"nodes'", c.SecurityGroupID, nodeWant}} {
+		sgs, err := d.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g.id}})
+		if err != nil || len(sgs.SecurityGroups) != 1 {
+			t.Fatalf("the %s security group %q in moto: %v", g.what, g.id, err)
 		}
-		for _, r := range p.UserIdGroupPairs {
-			src := aws.ToString(r.GroupId)
-			if src == c.SecurityGroupID {
-				src = "self"
-			}
-			rules = append(rules, fmt.Sprintf("%s %d-%d %s", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort), src))
+		sg := sgs.SecurityGroups[0]
+		if got := fmt.Sprint(tagMap(sg.Tags)); got != wantTags {
+			t.Errorf("the %s security group's tags %s, want %s", g.what, got, wantTags)
 		}
-		if len(p.Ipv6Ranges)+len(p.PrefixListIds) > 0 {
-			rules = append(rules, "unexpected ipv6/prefix-list rule")
+		if got, want := ingressRules(sg, c.LoadBalancerSecurityGroupID), slices.Sorted(slices.Values(g.want)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the %s security group's ingress rules %v, want %v", g.what, got, want)
 		}
-	}
-	sort.Strings(rules)
-	var want []string
-	for _, cidr := range append(slices.Clone(cidrs), "self") {
-		want = append(want, fmt.Sprintf("tcp %d-%d %s", fromPort, toPort, cidr))
-	}
-	sort.Strings(want)
-	if fmt.Sprint(rules) != fmt.Sprint(want) {
-		t.Errorf("ingress rules %v, want %v", rules, want)
 	}
 
 	role, err := d.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(c.RoleName)})
@@ -245,8 +235,8 @@ func assertInMoto(t *testing.T, d direct, c *awsbackend.Cluster, tags map[string
 		t.Fatalf("load balancer in moto: %v", err)
 	}
 	lb := lbs.LoadBalancers[0]
-	if lb.Scheme != "internal" || lb.Type != "network" || fmt.Sprint(lb.SecurityGroups) != "["+c.SecurityGroupID+"]" || aws.ToString(lb.VpcId) != c.VPCID {
-		t.Errorf("load balancer %+v: want an internal NLB in %s with the cluster's security group", lb, c.VPCID)
+	if lb.Scheme != "internal" || lb.Type != "network" || fmt.Sprint(lb.SecurityGroups) != "["+c.LoadBalancerSecurityGroupID+"]" || aws.ToString(lb.VpcId) != c.VPCID {
+		t.Errorf("load balancer %+v: want an internal NLB in %s with its own security group %s", lb, c.VPCID, c.LoadBalancerSecurityGroupID)
 	}
 	lt, err := d.elb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{c.LoadBalancerARN}})
 	if err != nil || len(lt.TagDescriptions) != 1 {
@@ -259,6 +249,29 @@ func assertInMoto(t *testing.T, d direct, c *awsbackend.Cluster, tags map[string
 	if fmt.Sprint(m) != wantTags {
 		t.Errorf("load balancer tags %v, want %s", m, wantTags)
 	}
+}
+
+// ingressRules are sg's ingress rules as "tcp <from>-<to> <source>", sorted; the group lbGroupID
+// is "lb".
+func ingressRules(sg ec2types.SecurityGroup, lbGroupID string) []string {
+	var rules []string
+	for _, p := range sg.IpPermissions {
+		for _, r := range p.IpRanges {
+			rules = append(rules, fmt.Sprintf("%s %d-%d %s", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort), aws.ToString(r.CidrIp)))
+		}
+		for _, r := range p.UserIdGroupPairs {
+			src := aws.ToString(r.GroupId)
+			if src == lbGroupID {
+				src = "lb"
+			}
+			rules = append(rules, fmt.Sprintf("%s %d-%d %s", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort), src))
+		}
+		if len(p.Ipv6Ranges)+len(p.PrefixListIds) > 0 {
+			rules = append(rules, "unexpected ipv6/prefix-list rule")
+		}
+	}
+	sort.Strings(rules)
+	return rules
 }
 
 // assertGone checks that moto holds nothing of the cluster: no security group, role, profile or
@@ -296,7 +309,7 @@ func assertGone(t *testing.T, d direct, name string, n awsbackend.Names) {
 }
 
 // assertTemplate checks, in moto itself, the cluster's base launch template: its default
-// version's node settings (IMDSv2 only, hop limit 2; no public IP; an encrypted gp3 root volume;
+// version's node settings (IMDSv2 only, hop limit 1; no public IP; an encrypted gp3 root volume;
 // the security group and instance profile; tags at launch) and the settings in its own tags.
 func assertTemplate(t *testing.T, d direct, c *awsbackend.Cluster, tags map[string]string, rootGiB int32) {
 	t.Helper()
@@ -324,8 +337,8 @@ func assertTemplate(t *testing.T, d direct, c *awsbackend.Cluster, tags map[stri
 		t.Fatalf("default version of %s: %v", c.LaunchTemplateID, err)
 	}
 	data := vs.LaunchTemplateVersions[0].LaunchTemplateData
-	if m := data.MetadataOptions; m == nil || m.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(m.HttpPutResponseHopLimit) != 2 {
-		t.Errorf("metadata options %+v: want IMDSv2 tokens required, hop limit 2", m)
+	if m := data.MetadataOptions; m == nil || m.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(m.HttpPutResponseHopLimit) != 1 {
+		t.Errorf("metadata options %+v: want IMDSv2 tokens required, hop limit 1", m)
 	}
 	if len(data.NetworkInterfaces) != 1 || aws.ToBool(data.NetworkInterfaces[0].AssociatePublicIpAddress) || data.NetworkInterfaces[0].AssociatePublicIpAddress == nil ||
 		fmt.Sprint(data.NetworkInterfaces[0].Groups) != "["+c.SecurityGroupID+"]" {

@@ -16,7 +16,7 @@ func TestResourceNames(t *testing.T) {
 		want            Names
 	}{
 		{"us-east-1", "llm-prod", Names{
-			SecurityGroup: "inferstack-llm-prod", Role: "inferstack-llm-prod-us-east-1-node", InstanceProfile: "inferstack-llm-prod-us-east-1-node",
+			SecurityGroup: "inferstack-llm-prod", LoadBalancerSecurityGroup: "inferstack-llm-prod-lb", Role: "inferstack-llm-prod-us-east-1-node", InstanceProfile: "inferstack-llm-prod-us-east-1-node",
 			IAMPath: "/inferstack/", LoadBalancer: "inferstack-llm-prod", SecretsPrefix: "inferstack/llm-prod/",
 			LaunchTemplate: "inferstack-llm-prod",
 		}},
@@ -168,13 +168,22 @@ func TestCheckSpec(t *testing.T) {
 
 func TestDesiredRules(t *testing.T) {
 	t.Parallel()
-	got := desiredRules("sg-1", []string{"10.0.0.0/16", "fd00::/8"}, []int64{8001, 8000})
-	var s []string
-	for _, r := range got {
-		s = append(s, r.String())
-	}
-	want := "tcp 8000-8001 from 10.0.0.0/16|tcp 8000-8001 from fd00::/8|tcp 8000-8001 from sg-1"
-	if strings.Join(s, "|") != want {
-		t.Errorf("desiredRules = %s, want %s", strings.Join(s, "|"), want)
+	ports := []int64{8001, 8000, 9000}
+	for _, tt := range []struct {
+		name  string
+		rules []sgRule
+		want  string
+	}{
+		{"load balancer: the allowed CIDRs, nothing else", cidrRules([]string{"10.0.0.0/16", "fd00::/8"}, ports),
+			"tcp 8000-8001 from 10.0.0.0/16|tcp 8000-8001 from fd00::/8|tcp 9000-9000 from 10.0.0.0/16|tcp 9000-9000 from fd00::/8"},
+		{"nodes: the load balancer's group only", groupRules("sg-lb", ports), "tcp 8000-8001 from sg-lb|tcp 9000-9000 from sg-lb"},
+	} {
+		var s []string
+		for _, r := range tt.rules {
+			s = append(s, r.String())
+		}
+		if got := strings.Join(s, "|"); got != tt.want {
+			t.Errorf("%s: rules = %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }

@@ -364,9 +364,9 @@ func assertEndpointInMoto(t *testing.T, l *endpointLab, e *awsbackend.Endpoint, 
 
 	v := l.templateVersion(t, e.LaunchTemplateID, 1)
 	data := v.LaunchTemplateData
-	if m := data.MetadataOptions; m == nil || m.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(m.HttpPutResponseHopLimit) != 2 ||
+	if m := data.MetadataOptions; m == nil || m.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || aws.ToInt32(m.HttpPutResponseHopLimit) != 1 ||
 		aws.ToString(data.ImageId) != l.cluster.ImageID || aws.ToBool(data.NetworkInterfaces[0].AssociatePublicIpAddress) {
-		t.Errorf("endpoint template data %+v: want the cluster's base (IMDSv2, hop limit 2, no public IP)", data)
+		t.Errorf("endpoint template data %+v: want the cluster's base (IMDSv2, hop limit 1, no public IP)", data)
 	}
 	for _, ts := range data.TagSpecifications {
 		if ts.ResourceType != ec2types.ResourceTypeLaunchTemplate && !hasTags(tagMap(ts.Tags), tags) {

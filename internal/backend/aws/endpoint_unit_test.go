@@ -35,8 +35,8 @@ func TestNodeTemplateRoundTrip(t *testing.T) {
 	spec := ClusterSpec{Name: "c", RootVolumeGiB: 200, Capacity: Capacity{CapacityReservationID: "cr-1"}}
 	want := baseTemplate(spec, pf, "sg-1", "arn:aws:iam::1:instance-profile/inferstack/p", tags)
 	d := want.requestData()
-	if d.MetadataOptions.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || *d.MetadataOptions.HttpPutResponseHopLimit != 2 {
-		t.Errorf("metadata options %+v: want IMDSv2 required, hop limit 2", *d.MetadataOptions)
+	if d.MetadataOptions.HttpTokens != ec2types.LaunchTemplateHttpTokensStateRequired || *d.MetadataOptions.HttpPutResponseHopLimit != 1 {
+		t.Errorf("metadata options %+v: want IMDSv2 required, hop limit 1", *d.MetadataOptions)
 	}
 	if ni := d.NetworkInterfaces[0]; *ni.AssociatePublicIpAddress || fmt.Sprint(ni.Groups) != "[sg-1]" || d.SecurityGroupIds != nil {
 		t.Errorf("network interface %+v: want no public IP, the security group on the interface only", ni)

@@ -490,20 +490,24 @@ func (b *Backend) checkQuotas(ctx context.Context, spec ClusterSpec, pf *Preflig
 			continue
 		}
 		value, name, found, err := b.serviceQuota(ctx, pf.Region, ref.code)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
 			return err
 		}
 		if name != "" {
 			q.Name = name
 		}
-		if found {
+		switch {
+		case err != nil:
+			// A quota the provider cannot read must not block an apply AWS would accept.
+			pf.Warnings = append(pf.Warnings, unreadQuotaWarning(q, market, pf.Region, n, spec.InstanceType, err))
+		case found:
 			q.Value, q.Checked = value, true
 			if float64(q.NeededVCPUs) > value {
 				errs = append(errs, &backend.InputError{Attribute: "capacity", Detail: fmt.Sprintf(
 					"needs %d vCPUs for %d x %s %s (%d vCPUs each), but the quota %s %q is %g in %s: request an increase to at least %d (Service Quotas, service ec2, quota %s), or plan fewer nodes",
 					q.NeededVCPUs, n, spec.InstanceType, market, pf.VCPUs, q.Code, q.Name, value, pf.Region, q.NeededVCPUs, q.Code)})
 			}
-		} else {
+		default:
 			pf.Warnings = append(pf.Warnings, fmt.Sprintf("could not read the %s vCPU quota %s %q in %s, so it was not checked: %d x %s need %d vCPUs", market, q.Code, q.Name, pf.Region, n, spec.InstanceType, q.NeededVCPUs))
 		}
 		if i == 0 {
@@ -515,27 +519,46 @@ func (b *Backend) checkQuotas(ctx context.Context, spec ClusterSpec, pf *Preflig
 	return errors.Join(errs...)
 }
 
+// quotaMaxAttempts caps the attempts of a Service Quotas call: the quota check only advises, so
+// an endpoint that keeps failing (5xx, throttling, no Service Quotas in the partition) turns into
+// a warning after a few tries instead of holding the apply through the client's usual 25.
+const quotaMaxAttempts = 3
+
+// unreadQuotaWarning says that quota q could not be read (err), what it would have had to cover,
+// and what to check.
+func unreadQuotaWarning(q Quota, market, region string, nodes int64, instanceType string, err error) string {
+	check := fmt.Sprintf("check it in the Service Quotas console (service ec2, quota %s)", q.Code)
+	if hasCode(err, "AccessDeniedException", "AccessDenied") {
+		check += " or allow servicequotas:GetServiceQuota and servicequotas:GetAWSDefaultServiceQuota to the provider's credentials"
+	}
+	return fmt.Sprintf("could not read the %s vCPU quota %s %q in %s (%s), so it was not checked: %d x %s need %d vCPUs; %s",
+		market, q.Code, q.Name, region, apiMessage(err), nodes, instanceType, q.NeededVCPUs, check)
+}
+
 // serviceQuota reads an EC2 quota: the applied value, else AWS's default. found is false when
-// neither is available or the caller may not read quotas (then the check is skipped, not failed).
+// neither exists. An error means the quota could not be read (denied, unavailable, failing after
+// quotaMaxAttempts attempts): the caller warns and goes on.
 func (b *Backend) serviceQuota(ctx context.Context, region, code string) (value float64, name string, found bool, err error) {
 	sq, err := b.ServiceQuotas(ctx, region)
 	if err != nil {
 		return 0, "", false, err
 	}
+	limit := quotaMaxAttempts
+	if b.cfg.MaxAttempts > 0 {
+		limit = min(limit, b.cfg.MaxAttempts)
+	}
+	attempts := func(o *servicequotas.Options) { o.RetryMaxAttempts = limit }
 	in := &servicequotas.GetServiceQuotaInput{ServiceCode: aws.String("ec2"), QuotaCode: aws.String(code)}
-	out, err := sq.GetServiceQuota(ctx, in)
+	out, err := sq.GetServiceQuota(ctx, in, attempts)
 	if err == nil && out.Quota != nil && out.Quota.Value != nil {
 		return aws.ToFloat64(out.Quota.Value), aws.ToString(out.Quota.QuotaName), true, nil
-	}
-	if err != nil && hasCode(err, "AccessDeniedException") {
-		return 0, "", false, nil
 	}
 	if err != nil && !hasCode(err, "NoSuchResourceException") {
 		return 0, "", false, fmt.Errorf("reading EC2 quota %s in %s: %w", code, region, err)
 	}
-	def, err := sq.GetAWSDefaultServiceQuota(ctx, &servicequotas.GetAWSDefaultServiceQuotaInput{ServiceCode: aws.String("ec2"), QuotaCode: aws.String(code)})
+	def, err := sq.GetAWSDefaultServiceQuota(ctx, &servicequotas.GetAWSDefaultServiceQuotaInput{ServiceCode: aws.String("ec2"), QuotaCode: aws.String(code)}, attempts)
 	if err != nil {
-		if hasCode(err, "NoSuchResourceException", "AccessDeniedException") {
+		if hasCode(err, "NoSuchResourceException") {
 			return 0, "", false, nil
 		}
 		return 0, "", false, fmt.Errorf("reading the default of EC2 quota %s in %s: %w", code, region, err)

@@ -250,3 +250,50 @@ func item(id, typ, zone, state string, count int) string {
 		`<availabilityZone>%s</availabilityZone><state>%s</state><totalInstanceCount>%d</totalInstanceCount><availableInstanceCount>%d</availableInstanceCount></item>`,
 		id, typ, zone, state, count, count)
 }
+
+// TestCheckClusterQuotaUnreadable: a quota the provider cannot read (access denied; Service
+// Quotas answering 503 on every attempt) does not block the apply: CheckCluster returns no error,
+// the quota unchecked, and a warning naming the quota, the region and what to check. The client
+// retries 25 times by default; Service Quotas gets 3 attempts.
+func TestCheckClusterQuotaUnreadable(t *testing.T) {
+	t.Parallel()
+	lab := acctest.AWS(t)
+	b := newBackend(t, lab, 0) // the provider's default attempts
+	for i, tc := range []struct {
+		region   string
+		kind     acctest.FaultKind
+		attempts int    // GetServiceQuota calls that reach the lab
+		check    string // what the warning says to check
+	}{
+		{"us-west-1", acctest.Denied, 1, "check it in the Service Quotas console (service ec2, quota L-DB2E81BA) or allow servicequotas:GetServiceQuota"},
+		{"ap-southeast-1", acctest.Unavailable, 3, "check it in the Service Quotas console (service ec2, quota L-DB2E81BA)"},
+	} {
+		t.Run(tc.kind.String(), func(t *testing.T) {
+			t.Parallel()
+			n := lab.MakeNetwork(t, tc.region, fmt.Sprintf("10.%d.0.0/16", 120+i), "a")
+			lab.SetQuota(tc.region, "L-DB2E81BA", 64) // readable but for the fault
+			spec := awsbackend.ClusterSpec{
+				Name: acctest.TestName("pf"), Region: tc.region, InstanceType: "g4dn.xlarge", SubnetIDs: n.SubnetIDs("a"),
+				AMI: awsbackend.AMI{ID: lab.AMI(t, tc.region)}, MaxNodes: 2,
+			}
+			before := lab.Proxy.CountRegion(tc.region, "servicequotas", "GetServiceQuota")
+			// Exactly as many faults as attempts: a client that tried once more would read the quota.
+			lab.Proxy.Inject(acctest.Fault{Region: tc.region, Service: "servicequotas", Kind: tc.kind, Times: tc.attempts})
+			pf, err := b.CheckCluster(context.Background(), spec)
+			if err != nil {
+				t.Fatalf("CheckCluster with an unreadable quota: %v, want no error", err)
+			}
+			if got := lab.Proxy.CountRegion(tc.region, "servicequotas", "GetServiceQuota") - before; got != tc.attempts {
+				t.Errorf("GetServiceQuota reached the lab %d times, want %d", got, tc.attempts)
+			}
+			if pf.Quota.Checked || pf.Quota.Code != "L-DB2E81BA" || pf.Quota.NeededVCPUs != 8 {
+				t.Errorf("quota = %+v, want L-DB2E81BA unchecked, needing 8 vCPUs", pf.Quota)
+			}
+			want := regexp.MustCompile(`could not read the on-demand vCPU quota L-DB2E81BA "Running On-Demand G and VT instances" in ` + tc.region +
+				` \(.+\), so it was not checked: 2 x g4dn\.xlarge need 8 vCPUs; ` + regexp.QuoteMeta(tc.check))
+			if len(pf.Warnings) != 1 || !want.MatchString(pf.Warnings[0]) {
+				t.Errorf("warnings = %q, want one matching %s", pf.Warnings, want)
+			}
+		})
+	}
+}
