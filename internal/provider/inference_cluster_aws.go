@@ -47,10 +47,11 @@ func (awsAdapter) ClusterBlock() schema.SingleNestedAttribute {
 func clusterAWSAttribute() schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
 		Optional: true,
-		MarkdownDescription: "GPU capacity on AWS EC2. The cluster is the shared part its endpoints run on: a security " +
-			"group (ingress to `serving_ports` from `allowed_cidrs` only), an IAM role and instance profile (SSM " +
+		MarkdownDescription: "GPU capacity on AWS EC2. The cluster is the shared part its endpoints run on: two security " +
+			"groups (the load balancer's admits `serving_ports` from `allowed_cidrs` only; the nodes' admits them from the " +
+			"load balancer's group only), an IAM role and instance profile (SSM " +
 			"managed-instance core, and read access to this cluster's secrets `inferstack/<name>/*` only), an internal " +
-			"network load balancer, and a base launch template (the AMI, IMDSv2 required with hop limit 2, no public " +
+			"network load balancer, and a base launch template (the AMI, IMDSv2 required with hop limit 1 (containers get no instance role), no public " +
 			"IP, an encrypted gp3 root volume). Each `inferstack_model_endpoint` adds its own Auto Scaling group, " +
 			"target group and listener.\n\n" +
 			"Before creating anything (and at plan time whenever this block changes) the provider checks that the " +
@@ -178,13 +179,14 @@ func clusterAWSComputed() map[string]schema.Attribute {
 		}
 	}
 	return map[string]schema.Attribute{
-		"vpc_id":               str("The VPC of `aws.subnet_ids`."),
-		"security_group_id":    str("The nodes' and the load balancer's security group."),
-		"role_arn":             str("The nodes' IAM role."),
-		"instance_profile_arn": str("The nodes' instance profile."),
-		"load_balancer_arn":    str("The internal network load balancer."),
-		"load_balancer_dns":    str("The load balancer's DNS name; endpoints' URLs are `http://<it>:<port>/v1`."),
-		"launch_template_id":   str("The base launch template endpoints copy."),
+		"vpc_id":                          str("The VPC of `aws.subnet_ids`."),
+		"security_group_id":               str("The nodes' security group: it admits the serving ports from the load balancer's group only."),
+		"load_balancer_security_group_id": str("The load balancer's security group: it admits the serving ports from `allowed_cidrs`."),
+		"role_arn":                        str("The nodes' IAM role."),
+		"instance_profile_arn":            str("The nodes' instance profile."),
+		"load_balancer_arn":               str("The internal network load balancer."),
+		"load_balancer_dns":               str("The load balancer's DNS name; endpoints' URLs are `http://<it>:<port>/v1`."),
+		"launch_template_id":              str("The base launch template endpoints copy."),
 		"image_id": schema.StringAttribute{Computed: true, MarkdownDescription: "The AMI the nodes boot, resolved " +
 			"from `aws.ami` when the block last changed. "},
 		"gpu": schema.SingleNestedAttribute{
@@ -214,6 +216,7 @@ type clusterAWSModel struct {
 
 	VPCID              types.String `tfsdk:"vpc_id"`
 	SecurityGroupID    types.String `tfsdk:"security_group_id"`
+	LBSecurityGroupID  types.String `tfsdk:"load_balancer_security_group_id"`
 	RoleARN            types.String `tfsdk:"role_arn"`
 	InstanceProfileARN types.String `tfsdk:"instance_profile_arn"`
 	LoadBalancerARN    types.String `tfsdk:"load_balancer_arn"`
@@ -303,6 +306,7 @@ func (awsAdapter) PlanCluster(ctx context.Context, planned, prior types.Object, 
 	if !prior.IsNull() {
 		diags.Append(prior.As(ctx, &s, basetypes.ObjectAsOptions{})...)
 		a.VPCID, a.SecurityGroupID, a.RoleARN, a.InstanceProfileARN = s.VPCID, s.SecurityGroupID, s.RoleARN, s.InstanceProfileARN
+		a.LBSecurityGroupID = s.LBSecurityGroupID
 		a.LoadBalancerARN, a.LoadBalancerDNS, a.LaunchTemplateID = s.LoadBalancerARN, s.LoadBalancerDNS, s.LaunchTemplateID
 		a.ImageID, a.GPU, a.Quota, a.SpotQuota = s.ImageID, s.GPU, s.Quota, s.SpotQuota
 	}
@@ -333,7 +337,7 @@ func (awsAdapter) PlanCluster(ctx context.Context, planned, prior types.Object, 
 
 // setComputedUnknown marks what the backend makes as known after apply.
 func (a *clusterAWSModel) setComputedUnknown() {
-	for _, s := range []*types.String{&a.VPCID, &a.SecurityGroupID, &a.RoleARN, &a.InstanceProfileARN, &a.LoadBalancerARN,
+	for _, s := range []*types.String{&a.VPCID, &a.SecurityGroupID, &a.LBSecurityGroupID, &a.RoleARN, &a.InstanceProfileARN, &a.LoadBalancerARN,
 		&a.LoadBalancerDNS, &a.LaunchTemplateID, &a.ImageID} {
 		if s.IsNull() || s.ValueString() == "" {
 			*s = types.StringUnknown()
@@ -359,6 +363,7 @@ func (awsAdapter) FlattenCluster(ctx context.Context, prior types.Object, c *bac
 	a := refreshClusterAWS(ctx, prior, ac, &diags)
 	a.VPCID = types.StringValue(ac.VPCID)
 	a.SecurityGroupID = types.StringValue(ac.SecurityGroupID)
+	a.LBSecurityGroupID = types.StringValue(ac.LoadBalancerSecurityGroupID)
 	a.RoleARN = types.StringValue(ac.RoleARN)
 	a.InstanceProfileARN = types.StringValue(ac.InstanceProfileARN)
 	a.LoadBalancerARN = types.StringValue(ac.LoadBalancerARN)

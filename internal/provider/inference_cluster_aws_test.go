@@ -75,8 +75,18 @@ func (f awsClusterFixture) iam() *iam.Client { return iam.NewFromConfig(f.lab.Di
 
 // securityGroup is the cluster's security group as moto has it, or nil.
 func (f awsClusterFixture) securityGroup() (*ec2types.SecurityGroup, error) {
+	return f.groupNamed(awsbackend.ResourceNames(f.region, f.name).SecurityGroup)
+}
+
+// lbSecurityGroup is the load balancer's security group: the one that admits clients.
+func (f awsClusterFixture) lbSecurityGroup() (*ec2types.SecurityGroup, error) {
+	return f.groupNamed(awsbackend.ResourceNames(f.region, f.name).LoadBalancerSecurityGroup)
+}
+
+func (f awsClusterFixture) groupNamed(name string) (*ec2types.SecurityGroup, error) {
 	out, err := f.lab.EC2(f.region).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
-		Filters: []ec2types.Filter{{Name: aws.String("tag:" + awsbackend.TagCluster), Values: []string{f.name}}},
+		Filters: []ec2types.Filter{{Name: aws.String("tag:" + awsbackend.TagCluster), Values: []string{f.name}},
+			{Name: aws.String("group-name"), Values: []string{name}}},
 	})
 	if err != nil || len(out.SecurityGroups) == 0 {
 		return nil, err
@@ -89,10 +99,12 @@ func (f awsClusterFixture) leftovers() ([]string, error) {
 	ctx := context.Background()
 	n := awsbackend.ResourceNames(f.region, f.name)
 	var left []string
-	if sg, err := f.securityGroup(); err != nil {
-		return nil, err
-	} else if sg != nil {
-		left = append(left, "security group "+aws.ToString(sg.GroupId))
+	for _, get := range []func() (*ec2types.SecurityGroup, error){f.securityGroup, f.lbSecurityGroup} {
+		if sg, err := get(); err != nil {
+			return nil, err
+		} else if sg != nil {
+			left = append(left, "security group "+aws.ToString(sg.GroupId))
+		}
 	}
 	lbs, err := f.elb().DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
 	if err != nil {
@@ -138,9 +150,23 @@ func noLeftovers(list func() ([]string, error)) error {
 // checkIngress asserts the security group admits exactly cidrs on port.
 func (f awsClusterFixture) checkIngress(port int32, cidrs ...string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		sg, err := f.securityGroup()
+		sg, err := f.lbSecurityGroup()
 		if err != nil || sg == nil {
-			return fmt.Errorf("the cluster's security group is not in moto: %v", err)
+			return fmt.Errorf("the load balancer's security group is not in moto: %v", err)
+		}
+		// The nodes admit only the load balancer's group (issue #11: node ports are not open to the VPC).
+		nodes, err := f.securityGroup()
+		if err != nil || nodes == nil {
+			return fmt.Errorf("the nodes' security group is not in moto: %v", err)
+		}
+		for _, p := range nodes.IpPermissions {
+			if len(p.IpRanges) > 0 || len(p.Ipv6Ranges) > 0 || len(p.UserIdGroupPairs) != 1 ||
+				aws.ToString(p.UserIdGroupPairs[0].GroupId) != aws.ToString(sg.GroupId) {
+				return fmt.Errorf("the nodes' group admits %+v, want only the load balancer's group %s", p, aws.ToString(sg.GroupId))
+			}
+		}
+		if len(nodes.IpPermissions) == 0 {
+			return fmt.Errorf("the nodes' group admits nothing, want the load balancer's group on the serving ports")
 		}
 		var got []string
 		for _, p := range sg.IpPermissions {

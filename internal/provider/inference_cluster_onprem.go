@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
@@ -271,6 +272,16 @@ func (onpremAdapter) FlattenCluster(ctx context.Context, prior types.Object, c *
 	}
 	nodes := flattenClusterNodes(v.Ref, v.Nodes, priorNodes, &diags)
 	return withAttribute(block, "nodes", nodes, &diags), diags
+}
+
+// ValidateClusterConfig warns, at validation, while host keys are not checked.
+func (onpremAdapter) ValidateClusterConfig(_ context.Context, block types.Object, diags *diag.Diagnostics) {
+	if v, ok := block.Attributes()["insecure_ignore_host_key"].(types.Bool); ok && v.ValueBool() {
+		diags.AddAttributeWarning(path.Root(onprem.Name).AtName("insecure_ignore_host_key"), "host keys are not checked",
+			"insecure_ignore_host_key = true trusts whatever key a host without host_key (and not in known_hosts) "+
+				"presents: anyone on the network path can impersonate it and receive the secrets sent to it. Pin "+
+				"each host's key with host_key (ssh-keyscan, checked out of band) and remove the setting.")
+	}
 }
 
 func (onpremAdapter) EndpointBlock() (schema.SingleNestedAttribute, bool) {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,11 +110,23 @@ func (r *inferenceClusterResource) ValidateConfig(ctx context.Context, req resou
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, n, unknown := o.active(); !unknown && n != 1 {
+	name, n, unknown := o.active()
+	if !unknown && n != 1 {
 		names := adapterNames(r.adapters)
+		slices.Sort(names)
 		resp.Diagnostics.AddAttributeError(path.Root(names[0]), "invalid inference cluster",
 			fmt.Sprintf("Set exactly one backend block (%s); %d are set.", strings.Join(names, ", "), n))
+		return
 	}
+	if v, ok := adapterByName(r.adapters, name).(clusterConfigValidator); ok && n == 1 {
+		v.ValidateClusterConfig(ctx, o.block(name), &resp.Diagnostics)
+	}
+}
+
+// clusterConfigValidator is implemented by adapters with checks of their cluster block that need
+// neither the provider's configuration nor the network (they run in ValidateConfig).
+type clusterConfigValidator interface {
+	ValidateClusterConfig(ctx context.Context, block types.Object, diags *diag.Diagnostics)
 }
 
 // ModifyPlan asks the backend to plan the cluster: its ID (known at plan time, so endpoints see

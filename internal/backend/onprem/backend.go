@@ -104,11 +104,7 @@ func (b *Backend) PlanCluster(_ context.Context, spec backend.ClusterSpec, _ *ba
 		}
 	}
 	plan := &backend.ClusterPlan{ID: EncodeClusterID(ref)}
-	if ref.Insecure {
-		plan.Warnings = append(plan.Warnings, "onprem.insecure_ignore_host_key = true trusts whatever key a host without "+
-			"host_key (and not in known_hosts) presents: anyone on the network path can impersonate it and receive the "+
-			"secrets sent to it. Pin each host's key with host_key (ssh-keyscan, checked out of band) and remove the setting.")
-	} else if b.cfg.KnownHosts == "" {
+	if !ref.Insecure && b.cfg.KnownHosts == "" {
 		for i, h := range ref.Hosts {
 			if h.HostKey == "" {
 				problems = append(problems, &backend.InputError{Attribute: fmt.Sprintf("hosts[%d].host_key", i),
