@@ -396,3 +396,59 @@ func TestAccInferenceClusterAWS_faults(t *testing.T) {
 		}},
 	})
 }
+
+// TestAccInferenceClusterAWS_interrupted: a create that fails part way (the proxy fails the
+// third mutating AWS call on every attempt) leaves the cluster's ID in state, tainted; the next
+// apply converges with exactly one of every object: no orphan, no duplicate. Not parallel: the
+// fault counts every mutating call the proxy sees.
+func TestAccInferenceClusterAWS_interrupted(t *testing.T) {
+	f := newAWSClusterFixture(t, "us-east-2", "10.75.0.0/16")
+	countGroups := func() (int, error) {
+		out, err := f.lab.EC2(f.region).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
+			Filters: []ec2types.Filter{{Name: aws.String("tag:" + awsbackend.TagCluster), Values: []string{f.name}}},
+		})
+		if err != nil {
+			return 0, err
+		}
+		return len(out.SecurityGroups), nil
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             f.checkDestroyed,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { f.lab.FailNthMutation(3) },
+				Config:      f.config(""),
+				ExpectError: regexp.MustCompile(`creating inference cluster`),
+			},
+			{
+				PreConfig: func() {
+					if hit := f.lab.Proxy.ClearMutationFault(); hit == "" {
+						t.Fatal("the fault never struck: the create made fewer than 3 mutating calls")
+					}
+				},
+				Config: f.config(""),
+				Check: func(*terraform.State) error {
+					if n, err := countGroups(); err != nil || n != 2 {
+						return fmt.Errorf("moto holds %d security groups of the cluster (err %v), want 2: one for the nodes, one for the load balancer", n, err)
+					}
+					lbs, err := f.elb().DescribeLoadBalancers(context.Background(), &elbv2.DescribeLoadBalancersInput{})
+					if err != nil {
+						return err
+					}
+					n := 0
+					for _, lb := range lbs.LoadBalancers {
+						if aws.ToString(lb.LoadBalancerName) == awsbackend.ResourceNames(f.region, f.name).LoadBalancer {
+							n++
+						}
+					}
+					if n != 1 {
+						return fmt.Errorf("moto holds %d load balancers of the cluster, want 1", n)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
