@@ -160,8 +160,19 @@ func (h *Host) writeConfig() error {
 		"MaxStartups 100:30:200",
 		"MaxSessions 100",
 		"Subsystem sftp internal-sftp",
-		// Every session learns which lab host it is on (see the package doc).
-		"SetEnv INFERSTACK_ROOT=" + h.Root + " INFERSTACK_SHIMS=" + h.ShimDir,
+		// Every session learns which lab host it is on (see the package doc). HOME is the host's
+		// own: bash started by sshd reads ~/.bashrc, and this machine's root .bashrc runs `pyenv
+		// init` (a rehash under a lock file): a session killed mid-rehash (a cancelled converge, a
+		// host stopped) leaves the lock behind, and every later login waited 60 s for it.
+		"SetEnv INFERSTACK_ROOT=" + h.Root + " INFERSTACK_SHIMS=" + h.ShimDir + " HOME=" + h.homeDir(),
+	}
+	if err := os.MkdirAll(h.homeDir(), 0o700); err != nil {
+		return fmt.Errorf("making the home of %s: %w", h.Name, err)
+	}
+	for _, f := range []string{".bashrc", ".profile"} {
+		if err := os.WriteFile(filepath.Join(h.homeDir(), f), []byte("# lab host "+h.Name+": no login scripts\n"), 0o644); err != nil {
+			return fmt.Errorf("writing %s of %s: %w", f, h.Name, err)
+		}
 	}
 	if h.Bastion {
 		// DEBUG1 logs each forward it connects ("channel N: connected to ADDR port PORT").
@@ -410,6 +421,9 @@ func (h *Host) signalSSHD(sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// homeDir is the HOME of the host's sessions: its own, apart from the machine's /root.
+func (h *Host) homeDir() string { return filepath.Join(h.dir, "home") }
 
 // ClientConfig is an SSH client configuration for the host: the lab's user key, and the lab's
 // known_hosts for strict host-key checking.

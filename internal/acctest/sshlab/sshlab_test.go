@@ -531,7 +531,10 @@ Restart=on-failure
 RestartSec=100ms
 EOF
 systemctl start tf-acc-test-crash
-sleep 1
+for _ in $(seq 100); do # up to 20 s on a loaded machine; a few 100 ms restarts on an idle one
+  [ "$(systemctl show -p NRestarts --value tf-acc-test-crash)" -ge 2 ] && break
+  sleep 0.2
+done
 systemctl show -p NRestarts --value tf-acc-test-crash
 journalctl -u tf-acc-test-crash -o cat | grep -m1 'CUDA out of memory'
 systemctl stop tf-acc-test-crash; systemctl is-active tf-acc-test-crash || true`)
