@@ -413,7 +413,7 @@ resource "inferstack_api_route" "test" {
 // of it and the second runs it.
 func TestAccModelEndpointAWS_moveCluster(t *testing.T) {
 	t.Parallel()
-	f := newAWSClusterFixture(t, "ap-northeast-1", "10.74.0.0/16")
+	f := newAWSClusterFixture(t, "eu-central-1", "10.74.0.0/16")
 	g := f
 	g.name = acctest.TestName("awsb")
 	ep := acctest.TestName("ep")

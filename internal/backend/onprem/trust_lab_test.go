@@ -226,12 +226,6 @@ func TestNodeTrust(t *testing.T) {
 		// script in place is the whole new one.
 		t.Run("two converges race after a script upgrade", func(t *testing.T) {
 			t.Parallel()
-			// Known bug, not yet fixed: two endpoints converging on one host at the same moment
-			// sometimes both get port 8000 (the second replica then crash-loops on "address already
-			// in use"); seen twice in full runs, never alone. The upload race this scenario was
-			// written for is fixed (unique temp file under the host's lock); re-enable it with the
-			// port-allocation fix.
-			t.Skip("known port double-allocation when two converges race on one host (see the session note)")
 			h := lab.Host("race")
 			script, version, err := vllm.NodeScript()
 			if err != nil {
