@@ -116,6 +116,7 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 // another backend's endpoint block.
 func (r *modelEndpointResource) checkCapabilities(plan modelEndpointResourceModel, o *splitObject, b backend.Backend, diags *diag.Diagnostics) {
 	caps := b.Capabilities()
+	kind := clusterKind(b.Name())
 	for name, block := range o.blocks {
 		if name != b.Name() && !block.IsNull() {
 			diags.AddAttributeError(path.Root(name), fmt.Sprintf("%s settings on a %s cluster", name, b.Name()),
@@ -124,9 +125,9 @@ func (r *modelEndpointResource) checkCapabilities(plan modelEndpointResourceMode
 		}
 	}
 	if !plan.Autoscaling.IsNull() && !caps.Autoscaling {
-		diags.AddAttributeError(path.Root("autoscaling"), fmt.Sprintf("autoscaling on a %s cluster", b.Name()),
-			fmt.Sprintf("autoscaling is for platforms with an autoscaler of their own (AWS Auto Scaling); a %s cluster has a "+
-				"fixed set of hosts: remove autoscaling and set replicas.", b.Name()))
+		diags.AddAttributeError(path.Root("autoscaling"), fmt.Sprintf("autoscaling on %s cluster", kind),
+			fmt.Sprintf("autoscaling is for platforms with an autoscaler of their own (AWS Auto Scaling); %s cluster has a "+
+				"fixed set of hosts: remove autoscaling and set replicas.", kind))
 	}
 	if !plan.NodeSelector.IsNull() && !caps.HostPlacement {
 		diags.AddAttributeError(path.Root("node_selector"), fmt.Sprintf("node_selector on a %s cluster", b.Name()),
@@ -572,4 +573,13 @@ func addSpecProblems(diags *diag.Diagnostics, err error) {
 	if err != nil && len(errs.Problems(err)) == 0 {
 		diags.AddError("invalid model endpoint", err.Error())
 	}
+}
+
+// clusterKind names a backend's cluster in a sentence: "an on-prem", "an aws", "a testbed".
+func clusterKind(backendName string) string {
+	n := strings.ReplaceAll(backendName, "onprem", "on-prem")
+	if strings.ContainsAny(n[:1], "aeiou") {
+		return "an " + n
+	}
+	return "a " + n
 }

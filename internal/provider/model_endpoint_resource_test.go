@@ -433,7 +433,7 @@ func TestAccModelEndpoint_neverReady(t *testing.T) {
 	}
 	clusterID := labClusterID(lab, "own")
 	name := acctest.TestName("nr")
-	cfg := endpointConfig(lab, clusterID, name, "gpu-x", 1, `  timeouts = { create = "25s" }`)
+	cfg := endpointConfig(lab, clusterID, name, "gpu-x", 1, `  timeouts = { create = "45s" }`)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProviderFactories(),
