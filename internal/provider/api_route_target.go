@@ -81,7 +81,7 @@ func (r *apiRouteResource) findEndpointTarget(ctx context.Context, id string) (*
 	}
 	t, err := b.EndpointTarget(ctx, clusterID, name)
 	if backend.IsNotFound(err) {
-		return nil, name, fmt.Errorf("model endpoint %s does not exist on its cluster: apply it first: %w", name, err)
+		return nil, name, fmt.Errorf("%w: apply it first", err)
 	}
 	return t, name, err
 }

@@ -291,7 +291,7 @@ func (l *Lifecycle) EndpointTarget(ctx context.Context, clusterID, name string) 
 	applied, e, err := l.EndpointSpec(ctx, clusterID, name)
 	if err != nil {
 		if errors.Is(err, backend.ErrNotFound) {
-			return nil, fmt.Errorf("model endpoint %s does not exist in cluster %s: apply it first: %w", name, clusterID, err)
+			return nil, fmt.Errorf("model endpoint %s does not exist in cluster %s: %w", name, clusterID, err)
 		}
 		return nil, err
 	}

@@ -386,6 +386,9 @@ func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*
 		return nil, err
 	}
 	t, err := c.FindEndpointTarget(ctx, ref, name)
+	if IsNotFound(err) {
+		return nil, fmt.Errorf("model endpoint %s has no replica on any host of cluster %s: %w", name, ref.Name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
