@@ -3,7 +3,8 @@ package cost
 import (
 	"fmt"
 	"math"
-	"strings"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // Constants of the model.
@@ -121,39 +122,11 @@ type Assumptions struct {
 	Rented                 bool  // hourly_usd was given
 }
 
-// Problem is one bad input, located by the data source attribute it came from.
-type Problem struct {
-	// Path is the attribute path, e.g. {"self_host", "tokens_per_second"}.
-	Path []any
-	// Detail says what is wrong and how to fix it.
-	Detail string
-}
+// Problem is one bad input, located by the data source attribute it came from (errs.PathProblem).
+type Problem = errs.PathProblem
 
-// Attribute renders Path as "self_host.tokens_per_second".
-func (p Problem) Attribute() string {
-	parts := make([]string, len(p.Path))
-	for i, s := range p.Path {
-		parts[i] = fmt.Sprint(s)
-	}
-	return strings.Join(parts, ".")
-}
-
-func (p Problem) Error() string { return p.Attribute() + ": " + p.Detail }
-
-// Problems is every bad input of a Request; it is the error Compute returns for bad input.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	msgs := make([]string, len(ps))
-	for i, p := range ps {
-		msgs[i] = p.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (ps *Problems) add(detail string, path ...any) {
-	*ps = append(*ps, Problem{Path: path, Detail: detail})
-}
+// Problems is every bad input of a request; it is the error validation returns.
+type Problems = errs.PathProblems
 
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
@@ -162,40 +135,40 @@ func (r Request) Validate() Problems {
 	var ps Problems
 	nonNegative := func(v float64, what string, path ...any) {
 		if bad(v) || v < 0 {
-			ps.add(fmt.Sprintf("%s must be 0 or more, got %g", what, v), path...)
+			ps.Add(fmt.Sprintf("%s must be 0 or more, got %g", what, v), path...)
 		}
 	}
 	positive := func(v float64, what string, path ...any) {
 		if bad(v) || v <= 0 {
-			ps.add(fmt.Sprintf("%s must be greater than 0, got %g", what, v), path...)
+			ps.Add(fmt.Sprintf("%s must be greater than 0, got %g", what, v), path...)
 		}
 	}
 
 	nonNegative(r.InputTokensPerDay, "input_tokens_per_day (prompt tokens a day)", AttrInputTokensPerDay)
 	nonNegative(r.OutputTokensPerDay, "output_tokens_per_day (generated tokens a day)", AttrOutputTokensPerDay)
 	if r.InputTokensPerDay == 0 && r.OutputTokensPerDay == 0 {
-		ps.add("the volume is zero: set input_tokens_per_day and output_tokens_per_day to the tokens you expect a day", AttrOutputTokensPerDay)
+		ps.Add("the volume is zero: set input_tokens_per_day and output_tokens_per_day to the tokens you expect a day", AttrOutputTokensPerDay)
 	}
 
 	nonNegative(r.API.InputUSDPerMillion, "the API's input price (USD per million tokens)", AttrAPI, AttrInputUSDPerMillion)
 	nonNegative(r.API.OutputUSDPerMillion, "the API's output price (USD per million tokens)", AttrAPI, AttrOutputUSDPerMillion)
 	if r.API.InputUSDPerMillion == 0 && r.API.OutputUSDPerMillion == 0 {
-		ps.add("the API is free at these prices: set input_usd_per_million and output_usd_per_million to its list prices", AttrAPI, AttrOutputUSDPerMillion)
+		ps.Add("the API is free at these prices: set input_usd_per_million and output_usd_per_million to its list prices", AttrAPI, AttrOutputUSDPerMillion)
 	}
 
 	sh := r.SelfHost
 	switch {
 	case sh.HourlyUSD == nil && sh.MonthlyOpexUSD == nil:
-		ps.add("set hourly_usd (a rented node's price an hour) or monthly_opex_usd (an owned node's running cost a month)", AttrSelfHost, AttrHourlyUSD)
+		ps.Add("set hourly_usd (a rented node's price an hour) or monthly_opex_usd (an owned node's running cost a month)", AttrSelfHost, AttrHourlyUSD)
 	case sh.HourlyUSD != nil && sh.MonthlyOpexUSD != nil:
-		ps.add("set hourly_usd for rented nodes or monthly_opex_usd for owned hardware, not both", AttrSelfHost, AttrMonthlyOpexUSD)
+		ps.Add("set hourly_usd for rented nodes or monthly_opex_usd for owned hardware, not both", AttrSelfHost, AttrMonthlyOpexUSD)
 	case sh.HourlyUSD != nil:
 		positive(*sh.HourlyUSD, "hourly_usd (one node's price an hour)", AttrSelfHost, AttrHourlyUSD)
 	default:
 		positive(*sh.MonthlyOpexUSD, "monthly_opex_usd (one owned node's power, space and support a month)", AttrSelfHost, AttrMonthlyOpexUSD)
 	}
 	if sh.Nodes != nil && *sh.Nodes < 1 {
-		ps.add(fmt.Sprintf("nodes must be at least 1, got %d", *sh.Nodes), AttrSelfHost, AttrNodes)
+		ps.Add(fmt.Sprintf("nodes must be at least 1, got %d", *sh.Nodes), AttrSelfHost, AttrNodes)
 	}
 	positive(sh.TokensPerSecond, "tokens_per_second (one node's sustained output throughput)", AttrSelfHost, AttrTokensPerSecond)
 	if sh.UpfrontUSD != nil {

@@ -1,6 +1,11 @@
 // Package errs holds error helpers shared by the domain packages.
 package errs
 
+import (
+	"fmt"
+	"strings"
+)
+
 // All returns every error of type T in err's tree: err itself, what it wraps (Unwrap() error)
 // and what it joins (Unwrap() []error, as errors.Join makes), depth first. errors.As finds only
 // the first; validation that reports several problems at once needs them all.
@@ -48,3 +53,46 @@ func (p *Problem) Error() string {
 
 // Problems returns every *Problem in err's tree.
 func Problems(err error) []*Problem { return All[*Problem](err) }
+
+// PathProblem is a Problem located by a path of steps, names (string) and list indexes (int),
+// e.g. {"gpus", 2, "memory_gib"}: the form the data sources' domain packages (sizing, cost,
+// metrics) validate their requests in.
+type PathProblem struct {
+	Path []any
+	// Detail says what is wrong and how to fix it.
+	Detail string
+}
+
+// Attribute renders Path as the user writes it: "gpus[2].memory_gib".
+func (p PathProblem) Attribute() string {
+	var b strings.Builder
+	for _, s := range p.Path {
+		if i, ok := s.(int); ok {
+			fmt.Fprintf(&b, "[%d]", i)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		fmt.Fprint(&b, s)
+	}
+	return b.String()
+}
+
+func (p PathProblem) Error() string { return p.Attribute() + ": " + p.Detail }
+
+// PathProblems is every bad input of a request, as one error.
+type PathProblems []PathProblem
+
+func (ps PathProblems) Error() string {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Add appends a problem with detail at path.
+func (ps *PathProblems) Add(detail string, path ...any) {
+	*ps = append(*ps, PathProblem{Path: path, Detail: detail})
+}

@@ -354,7 +354,7 @@ func (d *deploymentPlanDataSource) Read(ctx context.Context, req datasource.Read
 	r := expandDeploymentPlan(m, model)
 	// Bad input stops here, before the cloud is asked for its catalog.
 	if ps := r.Validate(); len(ps) > 0 {
-		addSizingProblems(&resp.Diagnostics, ps, summary)
+		addPathProblems(&resp.Diagnostics, ps, summary)
 		return
 	}
 	if m.Candidates != nil {
@@ -368,7 +368,7 @@ func (d *deploymentPlanDataSource) Read(ctx context.Context, req datasource.Read
 	if err != nil {
 		var ps sizing.Problems
 		if errors.As(err, &ps) {
-			addSizingProblems(&resp.Diagnostics, ps, summary)
+			addPathProblems(&resp.Diagnostics, ps, summary)
 		} else {
 			resp.Diagnostics.AddError(summary, err.Error())
 		}
@@ -427,12 +427,6 @@ func (d *deploymentPlanDataSource) instanceTypes(ctx context.Context, c *deploym
 		out = append(out, t)
 	}
 	return out
-}
-
-func addSizingProblems(diags *diag.Diagnostics, ps sizing.Problems, summary string) {
-	for _, p := range ps {
-		addAttributeProblem(diags, p.Path, p.Attribute(), summary, p.Detail)
-	}
 }
 
 type deploymentPlanDataSourceModel struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 )
 
@@ -41,6 +42,14 @@ func addAttributeProblem(diags *diag.Diagnostics, steps []any, attribute, summar
 		detail = attribute + ": " + detail
 	}
 	diags.AddAttributeError(attributePath(steps), summary, detail)
+}
+
+// addPathProblems attaches each problem a data source's domain package found (sizing, cost,
+// metrics) to its attribute, under summary.
+func addPathProblems(diags *diag.Diagnostics, ps errs.PathProblems, summary string) {
+	for _, p := range ps {
+		addAttributeProblem(diags, p.Path, p.Attribute(), summary, p.Detail)
+	}
 }
 
 // addHFError reports a failed Hub lookup. A problem with the model id or the revision is attached

@@ -47,7 +47,7 @@ func TestAddProblems(t *testing.T) {
 		t.Fatalf("want sizing.Problems, got %v", err)
 	}
 	var d diag.Diagnostics
-	addSizingProblems(&d, ps, "planning deployment (m)")
+	addPathProblems(&d, ps, "planning deployment (m)")
 	want := map[string]string{"max_model_len": "max_model_len 8192 is above", "gpus[1].memory_gib": "gpus[1].memory_gib: GPU model \"MI300X\""}
 	if d.ErrorsCount() != len(want) {
 		t.Fatalf("got %d errors, want %d: %v", d.ErrorsCount(), len(want), d)

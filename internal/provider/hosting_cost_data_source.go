@@ -235,9 +235,7 @@ func addCostError(diags *diag.Diagnostics, err error) {
 		diags.AddError(hostingCostSummary, err.Error())
 		return
 	}
-	for _, p := range ps {
-		addAttributeProblem(diags, p.Path, p.Attribute(), hostingCostSummary, p.Detail)
-	}
+	addPathProblems(diags, ps, hostingCostSummary)
 }
 
 type hostingCostDataSourceModel struct {

@@ -210,14 +210,14 @@ func expandPrometheusConfig(ctx context.Context, m prometheusConfigDataSourceMod
 	return cfg
 }
 
-// addMetricsProblems attaches each bad input to its attribute.
+// addMetricsProblems attaches each bad input to its attribute: a target's under its own summary.
 func addMetricsProblems(diags *diag.Diagnostics, ps metrics.Problems) {
 	for _, p := range ps {
 		summary := "invalid Prometheus config"
 		if len(p.Path) > 0 && p.Path[0] == "targets" {
 			summary = "invalid metrics target"
 		}
-		addAttributeProblem(diags, p.Path, p.Attribute(), summary, p.Detail)
+		addPathProblems(diags, metrics.Problems{p}, summary)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // Attribute names of the inferstack_deployment_plan data source, used in Problem paths.
@@ -94,48 +95,11 @@ type HostGPUs struct {
 	Hosts *int64
 }
 
-// Problem is one bad input, located by the data source attribute it came from.
-type Problem struct {
-	// Path is the attribute path: names (string) and list indexes (int), e.g.
-	// {"gpus", 2, "memory_gib"}.
-	Path []any
-	// Detail says what is wrong and how to fix it.
-	Detail string
-}
+// Problem is one bad input, located by the data source attribute it came from (errs.PathProblem).
+type Problem = errs.PathProblem
 
-// Attribute renders Path as "gpus[2].memory_gib".
-func (p Problem) Attribute() string {
-	var b strings.Builder
-	for _, s := range p.Path {
-		switch v := s.(type) {
-		case int:
-			fmt.Fprintf(&b, "[%d]", v)
-		default:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			fmt.Fprint(&b, v)
-		}
-	}
-	return b.String()
-}
-
-func (p Problem) Error() string { return p.Attribute() + ": " + p.Detail }
-
-// Problems is every bad input of a Request; it is the error Compute returns for bad input.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	msgs := make([]string, len(ps))
-	for i, p := range ps {
-		msgs[i] = p.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (ps *Problems) add(detail string, path ...any) {
-	*ps = append(*ps, Problem{Path: path, Detail: detail})
-}
+// Problems is every bad input of a request; it is the error validation returns.
+type Problems = errs.PathProblems
 
 // Online quantization methods vLLM applies to a 16-bit checkpoint as it loads, with the bits
 // per weight they store.
@@ -196,48 +160,48 @@ func (r Request) settings() (settings, Problems) {
 	}
 	switch {
 	case m.NumHiddenLayers <= 0 || m.NumAttentionHeads <= 0 || m.NumKeyValueHeads <= 0 || m.HeadDim <= 0:
-		ps.add(fmt.Sprintf("%s has no usable attention shape (num_hidden_layers %d, num_attention_heads %d, num_key_value_heads %d, head_dim %d): only transformer language models with a config.json can be sized",
+		ps.Add(fmt.Sprintf("%s has no usable attention shape (num_hidden_layers %d, num_attention_heads %d, num_key_value_heads %d, head_dim %d): only transformer language models with a config.json can be sized",
 			name, m.NumHiddenLayers, m.NumAttentionHeads, m.NumKeyValueHeads, m.HeadDim), AttrModel)
 	case m.NumKeyValueHeads > m.NumAttentionHeads || m.NumAttentionHeads%m.NumKeyValueHeads != 0:
-		ps.add(fmt.Sprintf("%s has %d attention heads and %d KV heads; the KV heads must divide the attention heads",
+		ps.Add(fmt.Sprintf("%s has %d attention heads and %d KV heads; the KV heads must divide the attention heads",
 			name, m.NumAttentionHeads, m.NumKeyValueHeads), AttrModel)
 	}
 	if m.Parameters <= 0 {
-		ps.add(fmt.Sprintf("the Hub has no safetensors metadata for %s, so its parameter count (and the weights' size) is unknown: choose a repository with safetensors weights", name), AttrModel)
+		ps.Add(fmt.Sprintf("the Hub has no safetensors metadata for %s, so its parameter count (and the weights' size) is unknown: choose a repository with safetensors weights", name), AttrModel)
 	}
 	if m.SlidingWindowLayers < 0 || m.SlidingWindowLayers > m.NumHiddenLayers || m.SlidingWindow < 0 {
-		ps.add(fmt.Sprintf("%s: sliding window of %d tokens on %d of %d layers is inconsistent", name, m.SlidingWindow, m.SlidingWindowLayers, m.NumHiddenLayers), AttrModel)
+		ps.Add(fmt.Sprintf("%s: sliding window of %d tokens on %d of %d layers is inconsistent", name, m.SlidingWindow, m.SlidingWindowLayers, m.NumHiddenLayers), AttrModel)
 	}
 
 	// Context and concurrency.
 	switch {
 	case r.MaxModelLen == nil && m.MaxPositionEmbeddings <= 0:
-		ps.add(fmt.Sprintf("%s's config.json gives no max_position_embeddings: set max_model_len to the context length to serve, in tokens", name), AttrMaxModelLen)
+		ps.Add(fmt.Sprintf("%s's config.json gives no max_position_embeddings: set max_model_len to the context length to serve, in tokens", name), AttrMaxModelLen)
 	case r.MaxModelLen == nil:
 		s.maxModelLen = m.MaxPositionEmbeddings
 	case *r.MaxModelLen <= 0:
-		ps.add(fmt.Sprintf("max_model_len must be at least 1 token, got %d; leave it null to serve the model's own limit (%d)", *r.MaxModelLen, m.MaxPositionEmbeddings), AttrMaxModelLen)
+		ps.Add(fmt.Sprintf("max_model_len must be at least 1 token, got %d; leave it null to serve the model's own limit (%d)", *r.MaxModelLen, m.MaxPositionEmbeddings), AttrMaxModelLen)
 	case m.MaxPositionEmbeddings > 0 && *r.MaxModelLen > m.MaxPositionEmbeddings && !r.AllowLongContext:
-		ps.add(fmt.Sprintf("max_model_len %d is above %s's own limit (max_position_embeddings %d), which vLLM refuses: use at most %d, or, if you extend the context with rope scaling (e.g. YaRN), set allow_long_context = true (vLLM then needs VLLM_ALLOW_LONG_MAX_MODEL_LEN=1)",
+		ps.Add(fmt.Sprintf("max_model_len %d is above %s's own limit (max_position_embeddings %d), which vLLM refuses: use at most %d, or, if you extend the context with rope scaling (e.g. YaRN), set allow_long_context = true (vLLM then needs VLLM_ALLOW_LONG_MAX_MODEL_LEN=1)",
 			*r.MaxModelLen, name, m.MaxPositionEmbeddings, m.MaxPositionEmbeddings), AttrMaxModelLen)
 	default:
 		s.maxModelLen = *r.MaxModelLen
 	}
 	if r.Concurrency != nil {
 		if *r.Concurrency <= 0 {
-			ps.add(fmt.Sprintf("concurrency must be at least 1 sequence, got %d", *r.Concurrency), AttrConcurrency)
+			ps.Add(fmt.Sprintf("concurrency must be at least 1 sequence, got %d", *r.Concurrency), AttrConcurrency)
 		}
 		s.concurrency = *r.Concurrency
 	}
 	if r.MaxNumBatchedTokens != nil {
 		if *r.MaxNumBatchedTokens <= 0 {
-			ps.add(fmt.Sprintf("max_num_batched_tokens must be at least 1, got %d; leave it null for %d", *r.MaxNumBatchedTokens, DefaultMaxNumBatchedTokens), AttrMaxNumBatchedTokens)
+			ps.Add(fmt.Sprintf("max_num_batched_tokens must be at least 1, got %d; leave it null for %d", *r.MaxNumBatchedTokens, DefaultMaxNumBatchedTokens), AttrMaxNumBatchedTokens)
 		}
 		s.maxBatched = *r.MaxNumBatchedTokens
 	}
 	if r.MaxNodes != nil {
 		if *r.MaxNodes <= 0 {
-			ps.add(fmt.Sprintf("max_nodes must be at least 1, got %d; 1 keeps a deployment on one node", *r.MaxNodes), AttrMaxNodes)
+			ps.Add(fmt.Sprintf("max_nodes must be at least 1, got %d; 1 keeps a deployment on one node", *r.MaxNodes), AttrMaxNodes)
 		}
 		s.maxNodes = *r.MaxNodes
 	}
@@ -246,13 +210,13 @@ func (r Request) settings() (settings, Problems) {
 	if r.GPUMemoryUtilization != nil {
 		u := *r.GPUMemoryUtilization
 		if math.IsNaN(u) || u <= 0 || u > 1 {
-			ps.add(fmt.Sprintf("gpu_memory_utilization is the share of each GPU's memory vLLM may use and must be in (0, 1], got %g; vLLM's default is %g", u, DefaultGPUMemoryUtilization), AttrGPUMemoryUtilization)
+			ps.Add(fmt.Sprintf("gpu_memory_utilization is the share of each GPU's memory vLLM may use and must be in (0, 1], got %g; vLLM's default is %g", u, DefaultGPUMemoryUtilization), AttrGPUMemoryUtilization)
 		}
 		s.util = u
 	}
 	s.utilPPM = int64(math.Round(s.util * 1e6))
 	if s.utilPPM <= 0 && s.util > 0 {
-		ps.add(fmt.Sprintf("gpu_memory_utilization %g is too small to hold anything", s.util), AttrGPUMemoryUtilization)
+		ps.Add(fmt.Sprintf("gpu_memory_utilization %g is too small to hold anything", s.util), AttrGPUMemoryUtilization)
 	}
 
 	// Quantization.
@@ -265,14 +229,14 @@ func (r Request) settings() (settings, Problems) {
 	case q == "" || q == own:
 		s.quantization, s.ownQuantization = own, true
 	case own != "":
-		ps.add(fmt.Sprintf("%s is already quantized with %s; vLLM cannot re-quantize it to %s: leave quantization null, or choose the 16-bit repository", name, own, q), AttrQuantization)
+		ps.Add(fmt.Sprintf("%s is already quantized with %s; vLLM cannot re-quantize it to %s: leave quantization null, or choose the 16-bit repository", name, own, q), AttrQuantization)
 	case onlineQuantization[q] > 0:
 		s.quantization = q
 	case offlineQuantization[q]:
-		ps.add(fmt.Sprintf("vLLM cannot quantize to %s as it loads: %s needs a checkpoint quantized ahead of time (a repository whose config.json has quantization_config.quant_method = %q, often named ...-%s). Choose such a repository as the model, or use quantization = \"fp8\" (or \"bitsandbytes\") to quantize %s on the fly",
+		ps.Add(fmt.Sprintf("vLLM cannot quantize to %s as it loads: %s needs a checkpoint quantized ahead of time (a repository whose config.json has quantization_config.quant_method = %q, often named ...-%s). Choose such a repository as the model, or use quantization = \"fp8\" (or \"bitsandbytes\") to quantize %s on the fly",
 			q, q, q, strings.ToUpper(q), name), AttrQuantization)
 	default:
-		ps.add(fmt.Sprintf("unknown quantization %q: use null (the checkpoint's own), \"fp8\" or \"bitsandbytes\" for on-the-fly quantization, or the method of a pre-quantized checkpoint (awq, gptq, compressed-tensors...)", q), AttrQuantization)
+		ps.Add(fmt.Sprintf("unknown quantization %q: use null (the checkpoint's own), \"fp8\" or \"bitsandbytes\" for on-the-fly quantization, or the method of a pre-quantized checkpoint (awq, gptq, compressed-tensors...)", q), AttrQuantization)
 	}
 
 	// KV cache dtype.
@@ -281,26 +245,26 @@ func (r Request) settings() (settings, Problems) {
 	}
 	s.kvBytes = kvCacheBytes[s.kvDType]
 	if s.kvBytes == 0 {
-		ps.add(fmt.Sprintf("unknown kv_cache_dtype %q: use \"auto\" (the model's 16-bit dtype, 2 bytes) or \"fp8\" (1 byte; also fp8_e4m3, fp8_e5m2)", s.kvDType), AttrKVCacheDType)
+		ps.Add(fmt.Sprintf("unknown kv_cache_dtype %q: use \"auto\" (the model's 16-bit dtype, 2 bytes) or \"fp8\" (1 byte; also fp8_e4m3, fp8_e5m2)", s.kvDType), AttrKVCacheDType)
 	}
 
 	// On-prem GPUs.
 	for i, g := range r.GPUs {
 		if strings.TrimSpace(g.Model) == "" {
-			ps.add("model must name the GPU, e.g. \"L4\" or \"A100 80GB\"", AttrGPUs, i, AttrGPUModel)
+			ps.Add("model must name the GPU, e.g. \"L4\" or \"A100 80GB\"", AttrGPUs, i, AttrGPUModel)
 		}
 		if g.Count <= 0 {
-			ps.add(fmt.Sprintf("count is the number of GPUs in one host and must be at least 1, got %d", g.Count), AttrGPUs, i, AttrGPUCount)
+			ps.Add(fmt.Sprintf("count is the number of GPUs in one host and must be at least 1, got %d", g.Count), AttrGPUs, i, AttrGPUCount)
 		}
 		if g.Hosts != nil && *g.Hosts <= 0 {
-			ps.add(fmt.Sprintf("hosts must be at least 1, got %d", *g.Hosts), AttrGPUs, i, AttrGPUHosts)
+			ps.Add(fmt.Sprintf("hosts must be at least 1, got %d", *g.Hosts), AttrGPUs, i, AttrGPUHosts)
 		}
 		switch {
 		case g.MemoryGiB != nil && (math.IsNaN(*g.MemoryGiB) || *g.MemoryGiB <= 0 || *g.MemoryGiB > 4096):
-			ps.add(fmt.Sprintf("memory_gib is one GPU's memory in GiB and must be above 0, got %g", *g.MemoryGiB), AttrGPUs, i, AttrGPUMemoryGiB)
+			ps.Add(fmt.Sprintf("memory_gib is one GPU's memory in GiB and must be above 0, got %g", *g.MemoryGiB), AttrGPUs, i, AttrGPUMemoryGiB)
 		case g.MemoryGiB == nil && strings.TrimSpace(g.Model) != "":
 			if _, ok := FindGPU(g.Model, 0); !ok {
-				ps.add(fmt.Sprintf("GPU model %q is not in the known table (%s), or comes in several memory sizes: set memory_gib to one GPU's memory (nvidia-smi --query-gpu=memory.total reports MiB: divide by 1024)", g.Model, knownNames()), AttrGPUs, i, AttrGPUMemoryGiB)
+				ps.Add(fmt.Sprintf("GPU model %q is not in the known table (%s), or comes in several memory sizes: set memory_gib to one GPU's memory (nvidia-smi --query-gpu=memory.total reports MiB: divide by 1024)", g.Model, knownNames()), AttrGPUs, i, AttrGPUMemoryGiB)
 			}
 		}
 	}
