@@ -52,8 +52,9 @@ type Backend interface {
 	ClusterKey(id string) string
 
 	// EnsureEndpoint creates the endpoint or brings it in line with spec, and returns what exists.
-	// It may wait for readiness itself (on-prem converges host by host); WaitEndpointReady then
-	// returns at once. An endpoint may come back with the error when part of it exists.
+	// It may wait for readiness itself (on-prem converges host by host): an endpoint that comes
+	// back ready is not waited for again. An endpoint may come back with the error when part of
+	// it exists.
 	EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpoint, error)
 	// FindEndpoint reads the endpoint; ErrNotFound when none of it exists.
 	FindEndpoint(ctx context.Context, clusterID, name string) (*Endpoint, error)

@@ -328,6 +328,9 @@ func (r *modelEndpointResource) deploy(ctx context.Context, b backend.Backend, s
 		addProblems(diags, path.Root(b.Name()), summary, errorDetail(err))
 		return
 	}
+	if e.Status == backend.StatusReady { // the backend waited itself (on-prem converges host by host)
+		return
+	}
 	e, err = b.WaitEndpointReady(ctx, spec.ClusterID, spec.Name)
 	if e != nil {
 		flattenEndpoint(plan, e)

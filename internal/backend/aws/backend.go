@@ -31,9 +31,6 @@ func NewLifecycle(b *Backend, defaultTags map[string]string) *Lifecycle {
 	return &Lifecycle{b: b, defaultTags: defaultTags}
 }
 
-// Client is the client cache underneath, for callers that need AWS itself (data sources).
-func (l *Lifecycle) Client() *Backend { return l.b }
-
 func (l *Lifecycle) Name() string { return Name }
 
 func (l *Lifecycle) Capabilities() backend.Capabilities {

@@ -50,6 +50,16 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{HostPlacement: true}
 }
 
+// reach decodes a cluster ID and returns the SSH client to reach its hosts with.
+func (b *Backend) reach(clusterID string) (ClusterRef, *Client, error) {
+	ref, err := DecodeClusterID(clusterID)
+	if err != nil {
+		return ClusterRef{}, nil, err
+	}
+	c, err := b.Client()
+	return ref, c, err
+}
+
 // ClusterView is an on-prem cluster as its hosts report it (backend.Cluster.Details).
 type ClusterView struct {
 	Ref ClusterRef
@@ -177,11 +187,7 @@ func (b *Backend) EnsureCluster(ctx context.Context, priorID string, spec backen
 // reached is a warning; a cluster whose record is gone from every host that answered is
 // ErrNotFound (removed outside Terraform).
 func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster, error) {
-	ref, err := DecodeClusterID(id)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(id)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +225,7 @@ func (b *Backend) WaitClusterReady(ctx context.Context, id string) (*backend.Clu
 // DeleteCluster removes the cluster record and, where no other cluster uses the host, the node
 // script. A host that still serves replicas stops it; one that cannot be reached is a warning.
 func (b *Backend) DeleteCluster(ctx context.Context, id string) ([]string, error) {
-	ref, err := DecodeClusterID(id)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(id)
 	if err != nil {
 		return nil, err
 	}
@@ -254,10 +256,6 @@ func (b *Backend) ImportClusterID(_ context.Context, importID string) (string, e
 // ClusterKey is the cluster's name: its ID changes with its hosts, the cluster stays.
 func (b *Backend) ClusterKey(id string) string { return IDPrefix + ClusterName(id) }
 
-// EndpointView is an on-prem endpoint's own view (backend.Endpoint.Details): nothing beyond
-// the replicas for now.
-type EndpointView struct{}
-
 func endpointOf(clusterID, name string, ps []Placement, unreachable []string) *backend.Endpoint {
 	e := &backend.Endpoint{ID: backend.EndpointID(clusterID, name), ClusterID: clusterID, Name: name, Unreachable: unreachable}
 	ready := len(ps) > 0
@@ -282,11 +280,7 @@ func endpointOf(clusterID, name string, ps []Placement, unreachable []string) *b
 // EnsureEndpoint places and converges the replicas, waiting for readiness host batch by host
 // batch (the node script waits), so WaitEndpointReady has nothing left to wait for.
 func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec) (*backend.Endpoint, error) {
-	ref, err := DecodeClusterID(spec.ClusterID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(spec.ClusterID)
 	if err != nil {
 		return nil, err
 	}
@@ -319,11 +313,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 }
 
 func (b *Backend) FindEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, error) {
-	ref, err := DecodeClusterID(clusterID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(clusterID)
 	if err != nil {
 		return nil, err
 	}
@@ -334,17 +324,13 @@ func (b *Backend) FindEndpoint(ctx context.Context, clusterID, name string) (*ba
 	return endpointOf(clusterID, name, found.Placements, found.Unreachable), nil
 }
 
-// WaitEndpointReady reads the endpoint: EnsureEndpoint has waited for it already.
+// WaitEndpointReady reads the endpoint once: EnsureEndpoint waits for readiness itself.
 func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string) (*backend.Endpoint, error) {
 	return b.FindEndpoint(ctx, clusterID, name)
 }
 
 func (b *Backend) DeleteEndpoint(ctx context.Context, clusterID, name string, opts backend.DeleteOptions) ([]string, error) {
-	ref, err := DecodeClusterID(clusterID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(clusterID)
 	if err != nil {
 		return nil, err
 	}
@@ -360,11 +346,7 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, clusterID, name string, op
 }
 
 func (b *Backend) EndpointSpec(ctx context.Context, clusterID, name string) (*vllm.AppliedSpec, *backend.Endpoint, error) {
-	ref, err := DecodeClusterID(clusterID)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(clusterID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -377,11 +359,7 @@ func (b *Backend) EndpointSpec(ctx context.Context, clusterID, name string) (*vl
 }
 
 func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*backend.Target, error) {
-	ref, err := DecodeClusterID(clusterID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.Client()
+	ref, c, err := b.reach(clusterID)
 	if err != nil {
 		return nil, err
 	}
