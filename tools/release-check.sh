@@ -17,6 +17,8 @@
 #   TARGETS  the <os>_<arch> list that was built; must include this host's platform
 #   BIN      where tofu and terraform are
 set -euo pipefail
+# Under pipefail a reader that stops early (grep -q, grep -m1, head) kills the writer with SIGPIPE
+# and fails the pipe with 141: every pipe below reads its input to the end (awk, sed -n 1p).
 
 [ $# -eq 4 ] || { echo "usage: $0 DIST VERSION TARGETS BIN" >&2; exit 2; }
 dist=$(cd "$1" && pwd) version=$2 targets=$3 bin=$(cd "$4" && pwd)
@@ -43,7 +45,7 @@ for t in $targets; do
   [ -f "$zip" ] || fail "missing archive $zip in $dist"
   exe=${name}_v${version}
   [ "${t%%_*}" = windows ] && exe=$exe.exe
-  unzip -Z1 "$zip" | grep -qxF "$exe" || fail "$zip does not hold $exe (it holds: $(unzip -Z1 "$zip" | tr '\n' ' '))"
+  unzip -Z1 "$zip" | awk -v e="$exe" '$0 == e {f=1} END {exit !f}' || fail "$zip does not hold $exe (it holds: $(unzip -Z1 "$zip" | tr '\n' ' '))"
   want_zips+=("$zip")
 done
 mapfile -t have_zips < <(printf '%s\n' *.zip | sort)
@@ -72,7 +74,7 @@ ok "$sums verifies ($(wc -l <"$sums") files)"
 mkdir -m 700 "$work/gnupg"
 gpg --homedir "$work/gnupg" --batch --quiet --import signing-key.asc 2>/dev/null || fail "cannot import signing-key.asc"
 [ -z "$(gpg --homedir "$work/gnupg" --batch --list-secret-keys 2>/dev/null)" ] || fail "signing-key.asc holds a secret key"
-gpg --homedir "$work/gnupg" --batch --status-fd 1 --verify "$sums.sig" "$sums" 2>/dev/null | grep -q '^\[GNUPG:\] VALIDSIG ' ||
+gpg --homedir "$work/gnupg" --batch --status-fd 1 --verify "$sums.sig" "$sums" 2>/dev/null | awk '/^\[GNUPG:\] VALIDSIG / {f=1} END {exit !f}' ||
   fail "$sums.sig does not verify against signing-key.asc"
 # A changed sums file must not verify: proves the check can fail.
 { cat "$sums"; echo "0000000000000000000000000000000000000000000000000000000000000000  extra.zip"; } >"$work/tampered"
@@ -121,14 +123,14 @@ EOF
     lock=$w/.terraform.lock.hcl
     grep -qF "provider \"$reg/inferstack/inferstack\"" "$lock" || fail "$cli ($layout): lock file names no $reg/inferstack/inferstack"
     grep -qE "^  version += \"$version\"$" "$lock" || fail "$cli ($layout): lock file does not record version $version"
-    hash=$(grep -oE '"h1:[^"]+"' "$lock" | head -1)
+    hash=$(grep -oE '"h1:[^"]+"' "$lock" | sed -n 1p)
     [ -n "$hash" ] || fail "$cli ($layout): lock file records no h1 hash"
     h1[$layout-$cli]=$hash
     exe=$w/.terraform/providers/$reg/inferstack/inferstack/$version/$host_platform/${name}_v${version}
     [ -x "$exe" ] || fail "$cli ($layout): provider not installed at $exe"
     got=$("$exe" -version)
     [ "$got" = "$name $version" ] || fail "$cli ($layout): installed provider's -version says '$got', want '$name $version'"
-    cli_version=$(TF_CLI_CONFIG_FILE=$work/$layout.tfrc "$bin/$cli" version 2>/dev/null | grep -m1 -E '^(OpenTofu|Terraform) v')
+    cli_version=$(TF_CLI_CONFIG_FILE=$work/$layout.tfrc "$bin/$cli" version 2>/dev/null | awk '/^(OpenTofu|Terraform) v/ && !n {print; n=1}')
     ok "$cli_version init from the $layout mirror: $reg/inferstack/inferstack $version, $hash, -version '$got'"
   done
 done
