@@ -3,13 +3,10 @@
 mock_provider "inferstack" {
   mock_resource "inferstack_inference_cluster" {
     defaults = {
+      # The aws block's computed attributes cannot be mocked (OpenTofu overrides only computed
+      # fields, and the block is configuration): the mock generates them, and the asserts
+      # compare outputs with the resource's attributes.
       id = "aws/us-east-1/lab"
-      aws = {
-        vpc_id            = "vpc-0a1b2c3d4e5f60718"
-        security_group_id = "sg-0a1b2c3d4e5f60718"
-        load_balancer_dns = "inferstack-lab-0123456789abcdef.elb.us-east-1.amazonaws.com"
-        gpu               = { model = "A10G", count = 1, memory_mib = 24576 }
-      }
     }
   }
   mock_resource "inferstack_model_endpoint" {
@@ -89,11 +86,15 @@ run "wires_cluster_and_endpoints" {
     error_message = "revision should pass through, defaulting to main"
   }
   assert {
-    condition     = output.endpoints["qwen"].url == "http://${output.load_balancer_dns}:8000/v1"
+    condition     = output.endpoints["qwen"].url == inferstack_model_endpoint.this["qwen"].url
     error_message = "the endpoints output should carry each endpoint's URL"
   }
   assert {
-    condition     = output.gpu.model == "A10G" && output.security_group_id == "sg-0a1b2c3d4e5f60718" && output.cluster_id == "aws/us-east-1/lab"
+    condition     = output.gpu == inferstack_inference_cluster.this.aws.gpu && output.cluster_id == "aws/us-east-1/lab"
+    error_message = "the cluster's gpu and id should pass through"
+  }
+  assert {
+    condition     = output.security_group_id == inferstack_inference_cluster.this.aws.security_group_id && output.vpc_id == inferstack_inference_cluster.this.aws.vpc_id
     error_message = "the cluster's outputs should pass through"
   }
 }

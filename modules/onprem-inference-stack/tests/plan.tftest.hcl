@@ -3,8 +3,7 @@
 mock_provider "inferstack" {
   mock_resource "inferstack_inference_cluster" {
     defaults = {
-      id     = "onprem/lab/eyJuIjoibGFiIiwiaCI6W119"
-      onprem = { nodes = [] }
+      id = "onprem/lab/eyJuIjoibGFiIiwiaCI6W119"
     }
   }
   mock_resource "inferstack_model_endpoint" {
