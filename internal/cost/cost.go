@@ -21,7 +21,7 @@ const (
 	CheaperSelfHost = "self_host"
 )
 
-// Attribute names of the inferstack_hosting_cost data source, used in Problem paths.
+// Attribute names of the inferstack_hosting_cost data source, used in problems' attributes (errs.Problem).
 const (
 	AttrInputTokensPerDay   = "input_tokens_per_day"
 	AttrOutputTokensPerDay  = "output_tokens_per_day"
@@ -122,17 +122,11 @@ type Assumptions struct {
 	Rented                 bool  // hourly_usd was given
 }
 
-// Problem is one bad input, located by the data source attribute it came from (errs.PathProblem).
-type Problem = errs.PathProblem
-
-// Problems is every bad input of a request; it is the error validation returns.
-type Problems = errs.PathProblems
-
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
 // Validate returns every problem with the request (nil when there is none). Compute calls it.
-func (r Request) Validate() Problems {
-	var ps Problems
+func (r Request) Validate() errs.List {
+	var ps errs.List
 	nonNegative := func(v float64, what string, path ...any) {
 		if bad(v) || v < 0 {
 			ps.Add(fmt.Sprintf("%s must be 0 or more, got %g", what, v), path...)
@@ -178,7 +172,8 @@ func (r Request) Validate() Problems {
 	return ps
 }
 
-// Compute compares the API with self-hosting. Bad input returns Problems (test with errors.As).
+// Compute compares the API with self-hosting. Bad input returns an errs.List (errs.Problems lists
+// it).
 //
 // With D = 730 / 24 days a month and today's mix of input and output tokens:
 //

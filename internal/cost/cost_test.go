@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 type want struct {
@@ -178,7 +180,7 @@ func TestValidate(t *testing.T) {
 			ps := r.Validate()
 			got := map[string]string{}
 			for _, p := range ps {
-				got[p.Attribute()] = p.Detail
+				got[p.Attribute] = p.Detail
 			}
 			if len(got) != len(tt.want) {
 				t.Errorf("problems %v, want %v", ps, tt.want)
@@ -189,7 +191,7 @@ func TestValidate(t *testing.T) {
 				}
 			}
 			_, err := Compute(r)
-			var cps Problems
+			var cps errs.List
 			if (len(tt.want) > 0) != errors.As(err, &cps) {
 				t.Errorf("Compute error %v", err)
 			}

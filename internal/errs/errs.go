@@ -1,4 +1,7 @@
-// Package errs holds error helpers shared by the domain packages.
+// Package errs holds the project's one input-problem type, Problem: something wrong with what the
+// user wrote, found by a domain package (hf, sizing, cost, metrics, gateway, vllm, a backend) and
+// turned into a diagnostic on that attribute by one converter in the provider. List collects the
+// problems of one input as one error; Problems and All find them in any error.
 package errs
 
 import (
@@ -33,40 +36,66 @@ func All[T error](err error) []T {
 	return out
 }
 
-// Problem is the project's one input-problem type: something wrong with what the user wrote,
-// found by a domain package (hf, sizing, cost, gateway, vllm, a backend). Attribute is the path of
-// the argument to blame as the user writes it, relative to where the package's input sits in
-// the schema ("engine.extra_args", "hosts[1].name", "self_hosted.api_bases[0]"); "" blames the
-// input as a whole. Detail says what is wrong and what to do, without the attribute's name. The
-// provider turns each Problem into a diagnostic on that attribute's path (one converter).
+// Problem is the project's one input-problem type: something wrong with what the user wrote.
 type Problem struct {
+	// Attribute is the argument to blame as the user writes it, relative to where the package's
+	// input sits in the schema ("gpus[2].memory_gib", "hosts[1].name", "self_hosted.urls[0]");
+	// "" blames the input as a whole.
 	Attribute string
-	Detail    string
+	// Summary is a short title of the problem ("invalid vLLM URL") where the package words one;
+	// "" leaves it to the provider (the failed operation's summary).
+	Summary string
+	// Detail says what is wrong and what to do. The provider starts it with the attribute where
+	// the CLIs would not show it.
+	Detail string
 }
 
 func (p *Problem) Error() string {
-	if p.Attribute == "" {
-		return p.Detail
+	s := p.Detail
+	if p.Summary != "" {
+		s = p.Summary + ": " + s
 	}
-	return p.Attribute + ": " + p.Detail
+	if p.Attribute != "" {
+		s = p.Attribute + ": " + s
+	}
+	return s
 }
 
 // Problems returns every *Problem in err's tree.
 func Problems(err error) []*Problem { return All[*Problem](err) }
 
-// PathProblem is a Problem located by a path of steps, names (string) and list indexes (int),
-// e.g. {"gpus", 2, "memory_gib"}: the form the data sources' domain packages (sizing, cost,
-// metrics) validate their requests in.
-type PathProblem struct {
-	Path []any
-	// Detail says what is wrong and how to fix it.
-	Detail string
+// List is every problem of one input, as one error: what validation returns. Problems (and
+// errors.As with a *Problem) finds its items. Return it as an error only when it is not empty.
+type List []*Problem
+
+func (l List) Error() string {
+	msgs := make([]string, len(l))
+	for i, p := range l {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "; ")
 }
 
-// Attribute renders Path as the user writes it: "gpus[2].memory_gib".
-func (p PathProblem) Attribute() string {
+// Unwrap returns the problems.
+func (l List) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, p := range l {
+		out[i] = p
+	}
+	return out
+}
+
+// Add appends a problem with detail on the attribute at path: names (string) and list indexes
+// (int), e.g. Add(detail, "gpus", 2, "memory_gib") for "gpus[2].memory_gib".
+func (l *List) Add(detail string, path ...any) {
+	*l = append(*l, &Problem{Attribute: Attribute(path...), Detail: detail})
+}
+
+// Attribute writes path as the user writes the attribute: Attribute("gpus", 2, "memory_gib") is
+// "gpus[2].memory_gib".
+func Attribute(path ...any) string {
 	var b strings.Builder
-	for _, s := range p.Path {
+	for _, s := range path {
 		if i, ok := s.(int); ok {
 			fmt.Fprintf(&b, "[%d]", i)
 			continue
@@ -77,22 +106,4 @@ func (p PathProblem) Attribute() string {
 		fmt.Fprint(&b, s)
 	}
 	return b.String()
-}
-
-func (p PathProblem) Error() string { return p.Attribute() + ": " + p.Detail }
-
-// PathProblems is every bad input of a request, as one error.
-type PathProblems []PathProblem
-
-func (ps PathProblems) Error() string {
-	msgs := make([]string, len(ps))
-	for i, p := range ps {
-		msgs[i] = p.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-// Add appends a problem with detail at path.
-func (ps *PathProblems) Add(detail string, path ...any) {
-	*ps = append(*ps, PathProblem{Path: path, Detail: detail})
 }

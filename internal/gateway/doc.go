@@ -21,6 +21,7 @@
 // name, not part of a deployment: the API mode sets them with LiteLLM's /fallback endpoints, the
 // config mode writes router_settings.fallbacks.
 //
-// Validate reports bad input field by field (Problem.Path), so a Terraform resource can put each
-// problem on its attribute at plan time. The package imports nothing from terraform-plugin-*.
+// Validate reports bad input field by field (errs.Problem, on the attribute as
+// inferstack_api_route names it), so a Terraform resource can put each problem on its attribute
+// at plan time. The package imports nothing from terraform-plugin-*.
 package gateway

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -9,55 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
-
-// Problem is one thing wrong with a route, placed on the attribute it concerns.
-//
-// Path names the attribute from the route's root, in the attribute names an inferstack_api_route
-// uses: "id", "name", "self_hosted" {"api_bases", "served_model_name", "api_key", "api_key_env"},
-// "external" {"provider", "model", "api_key", "api_base", "api_version", "organization",
-// "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", and the
-// "..._env" twins of the secrets}, "weight", "order", "rpm", "tpm", "timeout", "tags",
-// "fallbacks", "mode", "base_model". Each step is a string (an attribute name) or an int (an index
-// into a list). An empty Path means the route as a whole.
-type Problem struct {
-	Path    []any
-	Summary string
-	Detail  string
-}
-
-// Attribute is Path written out, e.g. "self_hosted.api_bases[1]" ("" for the route as a whole).
-func (p Problem) Attribute() string {
-	var b strings.Builder
-	for _, s := range p.Path {
-		switch v := s.(type) {
-		case int:
-			b.WriteString("[" + strconv.Itoa(v) + "]")
-		default:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			fmt.Fprint(&b, v)
-		}
-	}
-	return b.String()
-}
-
-func (p Problem) String() string {
-	if a := p.Attribute(); a != "" {
-		return a + ": " + p.Summary + ": " + p.Detail
-	}
-	return p.Summary + ": " + p.Detail
-}
-
-// ProblemsError joins problems into one error (nil when there are none).
-func ProblemsError(ps []Problem) error {
-	errs := make([]error, 0, len(ps))
-	for _, p := range ps {
-		errs = append(errs, errors.New(p.String()))
-	}
-	return errors.Join(errs...)
-}
 
 var (
 	routeIDPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
@@ -74,12 +27,17 @@ var Modes = []string{"chat", "completion", "embedding", "image_generation", "aud
 
 const maxModelNameLen = 256
 
-// Validate reports everything wrong with r, each problem on its attribute, without any network
-// call. unknown names attributes whose values are not known yet at plan time (written as
-// Problem.Attribute writes them, without list indexes, e.g. "self_hosted.api_bases",
-// "external.api_key", "external"): they are not reported as missing and their (zero) values are
-// not checked.
-func (r Route) Validate(unknown ...string) []Problem {
+// Validate reports everything wrong with r, without any network call: each problem on its
+// attribute (errs.Problem.Attribute), named as inferstack_api_route names it, from the route's
+// root: "id", "name", "self_hosted" {"urls", "served_model_name", "api_key", "api_key_env"},
+// "external" {"provider", "model", "api_key", "api_base", "api_version", "organization",
+// "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", and the
+// "..._env" twins of the secrets}, "weight", "order", "rpm", "tpm", "timeout_seconds", "tags",
+// "fallbacks", "mode", "base_model", with list indexes ("self_hosted.urls[1]"); "" is the route
+// as a whole. Every problem has a Summary. unknown names attributes whose values are not known
+// yet at plan time, without list indexes (e.g. "self_hosted.urls", "external.api_key",
+// "external"): they are not reported as missing and their (zero) values are not checked.
+func (r Route) Validate(unknown ...string) errs.List {
 	v := validator{unknown: unknown}
 	v.route(r)
 	return v.problems
@@ -87,24 +45,22 @@ func (r Route) Validate(unknown ...string) []Problem {
 
 type validator struct {
 	unknown  []string
-	problems []Problem
+	problems errs.List
 }
 
-func (v *validator) add(path []any, summary, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Path: path, Summary: summary, Detail: fmt.Sprintf(format, args...)})
+func (v *validator) add(attr, summary, format string, args ...any) {
+	v.problems = append(v.problems, &errs.Problem{Attribute: attr, Summary: summary, Detail: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) isUnknown(attr string) bool { return slices.Contains(v.unknown, attr) }
-
-func attrPath(steps ...any) []any { return steps }
 
 func (v *validator) route(r Route) {
 	if !v.isUnknown("id") {
 		switch {
 		case r.ID == "":
-			v.add(attrPath("id"), "missing route id", "A route needs a stable id; it becomes model_info.id of its first deployment.")
+			v.add("id", "missing route id", "A route needs a stable id; it becomes model_info.id of its first deployment.")
 		case !routeIDPattern.MatchString(r.ID):
-			v.add(attrPath("id"), "invalid route id", "The id %q must start with a letter or digit and hold only letters, digits, '.', '_' and '-', at most 96 characters.", r.ID)
+			v.add("id", "invalid route id", "The id %q must start with a letter or digit and hold only letters, digits, '.', '_' and '-', at most 96 characters.", r.ID)
 		}
 	}
 	if !v.isUnknown("name") {
@@ -114,9 +70,9 @@ func (v *validator) route(r Route) {
 	shUnknown, exUnknown := v.isUnknown("self_hosted"), v.isUnknown("external")
 	switch {
 	case r.SelfHosted != nil && r.External != nil:
-		v.add(attrPath("external"), "conflicting targets", "A route points at self-hosted vLLM or at a closed API, not both: remove external, or the self-hosted target (self_hosted or endpoint_id).")
+		v.add("external", "conflicting targets", "A route points at self-hosted vLLM or at a closed API, not both: remove external, or the self-hosted target (self_hosted or endpoint_id).")
 	case r.SelfHosted == nil && r.External == nil && !shUnknown && !exUnknown:
-		v.add(nil, "missing target", "Set the self-hosted target (self_hosted or endpoint_id) or external (a closed API: %s).", providerList())
+		v.add("", "missing target", "Set the self-hosted target (self_hosted or endpoint_id) or external (a closed API: %s).", providerList())
 	}
 	if r.SelfHosted != nil {
 		v.selfHosted(*r.SelfHosted)
@@ -136,47 +92,47 @@ func (v *validator) route(r Route) {
 		{"tpm", r.TPM, "tokens per minute"},
 	} {
 		if n.val < 0 {
-			v.add(attrPath(n.attr), "invalid "+n.attr, "%s is %s and must be at least 1 (leave it unset for LiteLLM's default); got %d.", n.attr, n.what, n.val)
+			v.add(n.attr, "invalid "+n.attr, "%s is %s and must be at least 1 (leave it unset for LiteLLM's default); got %d.", n.attr, n.what, n.val)
 		}
 	}
 	if r.Timeout < 0 {
-		v.add(attrPath("timeout"), "invalid timeout", "The timeout must be positive (leave it unset for LiteLLM's default); got %s.", r.Timeout)
+		v.add("timeout_seconds", "invalid timeout", "The timeout must be positive (leave it unset for LiteLLM's default); got %s.", r.Timeout)
 	} else if r.Timeout > 0 && r.Timeout.Milliseconds() == 0 {
-		v.add(attrPath("timeout"), "invalid timeout", "The timeout must be at least 1ms; got %s.", r.Timeout)
+		v.add("timeout_seconds", "invalid timeout", "The timeout must be at least 1ms; got %s.", r.Timeout)
 	}
-	v.names(attrPath("tags"), "tag", r.Tags)
-	v.names(attrPath("fallbacks"), "fallback model name", r.Fallbacks)
+	v.names("tags", "tag", r.Tags)
+	v.names("fallbacks", "fallback model name", r.Fallbacks)
 	for i, f := range r.Fallbacks {
 		if f == r.ModelName && f != "" {
-			v.add(attrPath("fallbacks", i), "invalid fallback", "The model name %q cannot be its own fallback: list other model names (for example a closed API's route).", f)
+			v.add(fmt.Sprintf("fallbacks[%d]", i), "invalid fallback", "The model name %q cannot be its own fallback: list other model names (for example a closed API's route).", f)
 		}
 	}
 	if r.Mode != "" && !slices.Contains(Modes, r.Mode) {
-		v.add(attrPath("mode"), "invalid mode", "The mode %q is not one LiteLLM knows; use one of %s.", r.Mode, strings.Join(Modes, ", "))
+		v.add("mode", "invalid mode", "The mode %q is not one LiteLLM knows; use one of %s.", r.Mode, strings.Join(Modes, ", "))
 	}
 	if r.BaseModel != "" && strings.TrimSpace(r.BaseModel) != r.BaseModel {
-		v.add(attrPath("base_model"), "invalid base_model", "The base model %q has leading or trailing spaces.", r.BaseModel)
+		v.add("base_model", "invalid base_model", "The base model %q has leading or trailing spaces.", r.BaseModel)
 	}
 }
 
 func (v *validator) modelName(name string) {
 	switch {
 	case name == "":
-		v.add(attrPath("name"), "missing model name", "A route needs the model name clients send as \"model\", e.g. \"chat-default\".")
+		v.add("name", "missing model name", "A route needs the model name clients send as \"model\", e.g. \"chat-default\".")
 	case strings.TrimSpace(name) != name:
-		v.add(attrPath("name"), "invalid model name", "The model name %q has leading or trailing spaces; clients would have to send them too.", name)
+		v.add("name", "invalid model name", "The model name %q has leading or trailing spaces; clients would have to send them too.", name)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		v.add(attrPath("name"), "invalid model name", "The model name %q holds control characters.", name)
+		v.add("name", "invalid model name", "The model name %q holds control characters.", name)
 	case len(name) > maxModelNameLen:
-		v.add(attrPath("name"), "invalid model name", "The model name is %d bytes long; at most %d are allowed.", len(name), maxModelNameLen)
+		v.add("name", "invalid model name", "The model name is %d bytes long; at most %d are allowed.", len(name), maxModelNameLen)
 	}
 }
 
 // names checks a list of non-empty, unique names without surrounding spaces.
-func (v *validator) names(path []any, what string, list []string) {
+func (v *validator) names(attr, what string, list []string) {
 	seen := map[string]bool{}
 	for i, s := range list {
-		at := append(slices.Clone(path), i)
+		at := fmt.Sprintf("%s[%d]", attr, i)
 		switch {
 		case strings.TrimSpace(s) == "":
 			v.add(at, "empty "+what, "Each %s must be a non-empty string.", what)
@@ -190,13 +146,13 @@ func (v *validator) names(path []any, what string, list []string) {
 }
 
 func (v *validator) selfHosted(s SelfHosted) {
-	if !v.isUnknown("self_hosted.api_bases") {
+	if !v.isUnknown("self_hosted.urls") {
 		if len(s.APIBases) == 0 {
-			v.add(attrPath("self_hosted", "api_bases"), "missing vLLM URL", "A self-hosted route needs at least one OpenAI-compatible base URL of vLLM, e.g. \"http://10.0.0.12:8000/v1\".")
+			v.add("self_hosted.urls", "missing vLLM URL", "A self-hosted route needs at least one OpenAI-compatible base URL of vLLM, e.g. \"http://10.0.0.12:8000/v1\".")
 		}
 		seen := map[string]bool{}
 		for i, u := range s.APIBases {
-			at := attrPath("self_hosted", "api_bases", i)
+			at := fmt.Sprintf("self_hosted.urls[%d]", i)
 			if seen[u] {
 				v.add(at, "duplicate vLLM URL", "The URL %q is listed twice; each replica has its own URL.", u)
 				continue
@@ -212,19 +168,19 @@ func (v *validator) selfHosted(s SelfHosted) {
 	if !v.isUnknown("self_hosted.served_model_name") {
 		switch {
 		case s.ServedModel == "":
-			v.add(attrPath("self_hosted", "served_model_name"), "missing served model name", "Set the name vLLM serves the model under (its --served-model-name, or the Hugging Face repository id when that flag is not set).")
+			v.add("self_hosted.served_model_name", "missing served model name", "Set the name vLLM serves the model under (its --served-model-name, or the Hugging Face repository id when that flag is not set).")
 		case strings.IndexFunc(s.ServedModel, unicode.IsSpace) >= 0:
-			v.add(attrPath("self_hosted", "served_model_name"), "invalid served model name", "The served model name %q holds spaces.", s.ServedModel)
+			v.add("self_hosted.served_model_name", "invalid served model name", "The served model name %q holds spaces.", s.ServedModel)
 		}
 	}
 	if !v.isUnknown("self_hosted.api_key") {
-		v.secret(attrPath("self_hosted", "api_key"), s.APIKey, true, "vLLM's API key (its --api-key); inferstack endpoints always run with one")
+		v.secret("self_hosted.api_key", s.APIKey, true, "vLLM's API key (its --api-key); inferstack endpoints always run with one")
 	}
-	v.envName(attrPath("self_hosted", "api_key_env"), s.APIKeyEnv)
+	v.envName("self_hosted.api_key_env", s.APIKeyEnv)
 }
 
 func (v *validator) external(e External) {
-	ex := func(steps ...any) []any { return append([]any{"external"}, steps...) }
+	ex := func(name string) string { return "external." + name }
 	if !v.isUnknown("external.provider") {
 		if e.Provider == "" {
 			v.add(ex("provider"), "missing provider", "Set the closed API's provider: %s.", providerList())
@@ -324,20 +280,19 @@ func (v *validator) external(e External) {
 }
 
 // secret checks a credential: required ones must be set; none may have surrounding spaces.
-func (v *validator) secret(path []any, val string, required bool, what string) {
-	attr := Problem{Path: path}.Attribute()
+func (v *validator) secret(attr, val string, required bool, what string) {
 	switch {
 	case val == "" && required:
-		v.add(path, "missing "+path[len(path)-1].(string), "Set %s (sensitive; an \"os.environ/NAME\" reference to the gateway's environment works too).", what)
+		v.add(attr, "missing "+attr[strings.LastIndexByte(attr, '.')+1:], "Set %s (sensitive; an \"os.environ/NAME\" reference to the gateway's environment works too).", what)
 	case val != "" && strings.TrimSpace(val) != val:
 		// Never echo the value.
-		v.add(path, "invalid "+attr, "The value has leading or trailing whitespace (often a newline from a file); trim it.")
+		v.add(attr, "invalid "+attr, "The value has leading or trailing whitespace (often a newline from a file); trim it.")
 	}
 }
 
-func (v *validator) envName(path []any, name string) {
+func (v *validator) envName(attr, name string) {
 	if name != "" && !envNamePattern.MatchString(name) {
-		v.add(path, "invalid environment variable name", "%q is not an environment variable name: use letters, digits and '_', not starting with a digit.", name)
+		v.add(attr, "invalid environment variable name", "%q is not an environment variable name: use letters, digits and '_', not starting with a digit.", name)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 func selfHostedRoute() Route {
@@ -39,7 +41,7 @@ func externalRoute(p Provider) Route {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	type want struct {
-		attr    string // Problem.Attribute()
+		attr    string // errs.Problem.Attribute
 		summary string // a part of the summary
 	}
 	cases := []struct {
@@ -138,18 +140,18 @@ func TestValidate(t *testing.T) {
 			r.SelfHosted.APIBases = []string{"10.0.0.12:8000/v1", "http://10.0.0.12:8000", "http://u:p@h:8000/v1", "http://h:8000/v1?x=1", "http://ok:8000/v1", "http://ok:8000/v1"}
 			return r
 		}, want: []want{
-			{"self_hosted.api_bases[0]", "invalid vLLM URL"},
-			{"self_hosted.api_bases[1]", "invalid vLLM URL"},
-			{"self_hosted.api_bases[2]", "invalid vLLM URL"},
-			{"self_hosted.api_bases[3]", "invalid vLLM URL"},
-			{"self_hosted.api_bases[5]", "duplicate vLLM URL"},
+			{"self_hosted.urls[0]", "invalid vLLM URL"},
+			{"self_hosted.urls[1]", "invalid vLLM URL"},
+			{"self_hosted.urls[2]", "invalid vLLM URL"},
+			{"self_hosted.urls[3]", "invalid vLLM URL"},
+			{"self_hosted.urls[5]", "duplicate vLLM URL"},
 		}},
 		{name: "self-hosted empty", route: func() Route {
 			r := selfHostedRoute()
 			r.SelfHosted = &SelfHosted{}
 			return r
 		}, want: []want{
-			{"self_hosted.api_bases", "missing vLLM URL"},
+			{"self_hosted.urls", "missing vLLM URL"},
 			{"self_hosted.served_model_name", "missing served model name"},
 			{"self_hosted.api_key", "missing api_key"},
 		}},
@@ -157,7 +159,7 @@ func TestValidate(t *testing.T) {
 			r := selfHostedRoute()
 			r.SelfHosted = &SelfHosted{ServedModel: "m"}
 			return r
-		}, unknown: []string{"self_hosted.api_bases", "self_hosted.api_key"}},
+		}, unknown: []string{"self_hosted.urls", "self_hosted.api_key"}},
 		{name: "key with newline, bad env name", route: func() Route {
 			r := selfHostedRoute()
 			r.SelfHosted.APIKey, r.SelfHosted.APIKeyEnv = "key\n", "1BAD-NAME"
@@ -170,7 +172,7 @@ func TestValidate(t *testing.T) {
 			return r
 		}, want: []want{
 			{"id", "invalid route id"}, {"name", "invalid model name"}, {"weight", "invalid weight"},
-			{"order", "invalid order"}, {"rpm", "invalid rpm"}, {"tpm", "invalid tpm"}, {"timeout", "invalid timeout"},
+			{"order", "invalid order"}, {"rpm", "invalid rpm"}, {"tpm", "invalid tpm"}, {"timeout_seconds", "invalid timeout"},
 		}},
 		{name: "replica separator in id", route: func() Route {
 			r := selfHostedRoute()
@@ -203,17 +205,17 @@ func TestValidate(t *testing.T) {
 			got := tc.route().Validate(tc.unknown...)
 			var gotPairs []want
 			for _, p := range got {
-				gotPairs = append(gotPairs, want{p.Attribute(), p.Summary})
+				gotPairs = append(gotPairs, want{p.Attribute, p.Summary})
 				if p.Detail == "" {
-					t.Errorf("problem %s has no detail", p.Attribute())
+					t.Errorf("problem %s has no detail", p.Attribute)
 				}
 			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d problems %v, want %v", len(got), gotPairs, tc.want)
 			}
 			for _, w := range tc.want {
-				if !slices.ContainsFunc(got, func(p Problem) bool {
-					return p.Attribute() == w.attr && strings.Contains(p.Summary, w.summary)
+				if !slices.ContainsFunc(got, func(p *errs.Problem) bool {
+					return p.Attribute == w.attr && strings.Contains(p.Summary, w.summary)
 				}) {
 					t.Errorf("no problem %q on %q; got %v", w.summary, w.attr, gotPairs)
 				}
@@ -227,36 +229,11 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 	r := externalRoute(ProviderBedrock)
 	r.External.AWSAccessKeyID, r.External.AWSSecretAccessKey = "AKIA-SECRET-ID ", " very-secret-value"
 	for _, p := range r.Validate() {
-		if strings.Contains(p.String(), "very-secret-value") || strings.Contains(p.String(), "AKIA-SECRET-ID") {
+		if strings.Contains(p.Error(), "very-secret-value") || strings.Contains(p.Error(), "AKIA-SECRET-ID") {
 			t.Errorf("problem echoes a secret: %s", p)
 		}
 	}
 	if len(r.Validate()) != 2 {
 		t.Errorf("want 2 problems, got %v", r.Validate())
-	}
-}
-
-func TestProblemPath(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		path []any
-		want string
-	}{
-		{nil, ""},
-		{[]any{"name"}, "name"},
-		{[]any{"self_hosted", "api_bases", 2}, "self_hosted.api_bases[2]"},
-		{[]any{"tags", 0}, "tags[0]"},
-	}
-	for _, tc := range cases {
-		if got := (Problem{Path: tc.path}).Attribute(); got != tc.want {
-			t.Errorf("Attribute(%v) = %q, want %q", tc.path, got, tc.want)
-		}
-	}
-	if ProblemsError(nil) != nil {
-		t.Error("ProblemsError(nil) is not nil")
-	}
-	err := ProblemsError([]Problem{{Path: []any{"name"}, Summary: "s", Detail: "d"}})
-	if err == nil || err.Error() != "name: s: d" {
-		t.Errorf("ProblemsError = %v", err)
 	}
 }

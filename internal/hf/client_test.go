@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/hfhub"
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 )
 
@@ -254,6 +255,11 @@ func TestResolveErrors(t *testing.T) {
 			}
 			if e.Attribute != tt.attribute || e.StatusCode != tt.status {
 				t.Errorf("Attribute %q, StatusCode %d; want %q, %d", e.Attribute, e.StatusCode, tt.attribute, tt.status)
+			}
+			// An error that blames an attribute is an input problem on it too.
+			ps := errs.Problems(err)
+			if (tt.attribute == "") != (len(ps) == 0) || len(ps) > 0 && (len(ps) != 1 || ps[0].Attribute != tt.attribute || ps[0].Detail != e.Message) {
+				t.Errorf("errs.Problems = %v, want one on %q with the message (none for \"\")", ps, tt.attribute)
 			}
 			for _, s := range tt.contains {
 				if !strings.Contains(err.Error(), s) {

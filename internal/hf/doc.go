@@ -13,8 +13,9 @@
 // backoff, and a Retry-After (or RateLimit "t=") header is honoured up to Config.RetryWaitMax.
 //
 // Every failure is an *Error whose message says what to do (accept a licence, set a token, fix the
-// id or revision) and which wraps one of the Err* sentinels, so callers test with errors.Is and
-// attach the error to the attribute named by (*Error).Attribute. The token is sent only in the
+// id or revision) and which wraps one of the Err* sentinels, so callers test with errors.Is. One
+// that blames the id or the revision also wraps an *errs.Problem on that attribute, the project's
+// one input-problem type, so the provider attaches it like any other. The token is sent only in the
 // Authorization header; it never appears in an error or a log line.
 //
 // The package never reads the environment by itself: callers pass HF_ENDPOINT and the token in

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // Sentinel errors. Every error Resolve returns is an *Error that wraps exactly one of them.
@@ -38,7 +40,7 @@ var (
 	ErrUnsupportedModel = errors.New("unsupported model")
 )
 
-// Attribute names an *Error points at, as the inferstack_hf_model data source calls them.
+// Attributes an *Error blames, as the inferstack_hf_model data source calls them.
 const (
 	AttributeID       = "id"
 	AttributeRevision = "revision"
@@ -57,7 +59,8 @@ type Error struct {
 	// Code is the Hub's X-Error-Code header (RepoNotFound, GatedRepo, RevisionNotFound, EntryNotFound).
 	Code string
 	// Attribute is the input to blame: AttributeID, AttributeRevision, or "" when the problem lies in
-	// the provider configuration (token, endpoint) or the Hub itself.
+	// the provider configuration (token, endpoint) or the Hub itself. When it is set the error is
+	// also an input problem: it wraps an *errs.Problem on that attribute with Message as its detail.
 	Attribute string
 	// Message is the whole user-facing text.
 	Message string
@@ -67,12 +70,17 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap returns the sentinel and the cause, so errors.Is works for both.
+// Unwrap returns the sentinel, the cause and, when the error blames an attribute, the input
+// problem, so that errors.Is works for the first two and errs.Problems finds the third.
 func (e *Error) Unwrap() []error {
+	out := []error{e.Kind}
 	if e.Err != nil {
-		return []error{e.Kind, e.Err}
+		out = append(out, e.Err)
 	}
-	return []error{e.Kind}
+	if e.Attribute != "" {
+		out = append(out, &errs.Problem{Attribute: e.Attribute, Detail: e.Message})
+	}
+	return out
 }
 
 // IsNotFound reports whether err means the model, its revision or its config.json does not exist

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // Defaults of Config.
@@ -65,11 +67,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Problem is one bad input, located by the attribute it came from: names (string) and list
-// indexes (int), e.g. {"targets", 2, "labels"}.
-
-// Problems is every bad input of a Config; it is the error Render returns for bad input.
-
 var (
 	// labelNamePattern is Prometheus' label name rule (model.LabelNameRE of Prometheus 2).
 	labelNamePattern = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -106,9 +103,9 @@ func ParseDuration(s string) (time.Duration, error) {
 // Values Prometheus would refuse, or that would break the config or the queries, are problems:
 // a target that is not "host:port", a label name outside [a-zA-Z_][a-zA-Z0-9_]* or reserved
 // ("__" prefix), and control characters anywhere.
-func (c Config) Validate() Problems {
+func (c Config) Validate() errs.List {
 	c = c.withDefaults()
-	var ps Problems
+	var ps errs.List
 	if hasControl(c.JobName) {
 		ps.Add("must not contain control characters (a new line, a tab, ...): "+strconv.Quote(c.JobName), "job_name")
 	}

@@ -27,7 +27,7 @@ type Rendered struct {
 }
 
 // Render validates c and renders the scrape config, the file_sd targets, the queries and the
-// dashboard. Bad input is returned as Problems.
+// dashboard. Bad input is returned as an errs.List.
 func Render(c Config) (Rendered, error) {
 	if ps := c.Validate(); len(ps) > 0 {
 		return Rendered{}, ps

@@ -121,7 +121,7 @@ func expandAPIRoute(ctx context.Context, m, config apiRouteResourceModel, diags 
 		}
 		urls, ok := knownStrings(s.URLs)
 		if !ok {
-			unknown = append(unknown, "self_hosted.api_bases")
+			unknown = append(unknown, "self_hosted.urls")
 		}
 		if s.ServedModelName.IsUnknown() {
 			unknown = append(unknown, "self_hosted.served_model_name")

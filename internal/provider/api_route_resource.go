@@ -72,7 +72,7 @@ func (r *apiRouteResource) ValidateConfig(ctx context.Context, req resource.Vali
 		return
 	}
 	unknown = append(unknown, "id") // chosen at create
-	addRouteProblems(&resp.Diagnostics, path.Empty(), "", route.Validate(unknown...), true)
+	addRouteProblems(&resp.Diagnostics, path.Empty(), route.Validate(unknown...), true)
 }
 
 // ModifyPlan fills in deployment_ids when the route exists and its URLs are known: they follow
@@ -129,7 +129,7 @@ func (r *apiRouteResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	// Values unknown at plan time are known now.
 	if ps := route.Validate(); len(ps) > 0 {
-		addRouteProblems(&resp.Diagnostics, path.Empty(), "", ps, true)
+		addRouteProblems(&resp.Diagnostics, path.Empty(), ps, true)
 		return
 	}
 
@@ -220,7 +220,7 @@ func (r *apiRouteResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	prior.ID, desired.ID = id, id
 	if ps := desired.Validate(); len(ps) > 0 {
-		addRouteProblems(&resp.Diagnostics, path.Empty(), "", ps, true)
+		addRouteProblems(&resp.Diagnostics, path.Empty(), ps, true)
 		return
 	}
 

@@ -3,21 +3,18 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
-	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
 // BackendAdapter is all a backend adds to the provider: its block in inferstack_inference_cluster
@@ -258,55 +255,6 @@ func knownValues(v attr.Value) attr.Value {
 		}
 	}
 	return v
-}
-
-// addProblems turns err into diagnostics: every errs.Problem in it on its attribute's path below
-// root (the one converter of domain problems into attribute paths), anything else one error
-// under summary.
-func addProblems(diags *diag.Diagnostics, root path.Path, summary string, err error) {
-	if err == nil {
-		return
-	}
-	ps := errs.Problems(err)
-	if len(ps) == 0 {
-		diags.AddError(summary, err.Error())
-		return
-	}
-	for _, p := range ps {
-		at, shown := problemPath(root, p.Attribute)
-		if shown == "" {
-			diags.AddError(summary, p.Detail)
-			continue
-		}
-		diags.AddAttributeError(at, summary, shown+": "+p.Detail)
-	}
-}
-
-// problemPath turns an attribute as a user writes it ("hosts[1].name", "name") below root into
-// the framework's path, and the same written out from the resource's top ("onprem.hosts[1].name").
-// "name" and "cluster_id" are the resource's own attributes wherever the problem was found.
-func problemPath(root path.Path, attribute string) (path.Path, string) {
-	if attribute == "" {
-		return root, root.String()
-	}
-	if attribute == "name" || attribute == "cluster_id" {
-		root = path.Empty()
-	}
-	p := root
-	for _, step := range strings.Split(attribute, ".") {
-		name, rest, _ := strings.Cut(step, "[")
-		p = p.AtName(name)
-		for rest != "" {
-			idx, after, _ := strings.Cut(rest, "]")
-			if i, err := strconv.Atoi(idx); err == nil {
-				p = p.AtListIndex(i)
-			} else {
-				p = p.AtMapKey(strings.Trim(idx, `"`))
-			}
-			rest = strings.TrimPrefix(after, "[")
-		}
-	}
-	return p, p.String()
 }
 
 // withTimeout bounds ctx by one operation's value of a timeouts block, def its default.

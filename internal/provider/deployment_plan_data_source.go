@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -354,7 +353,7 @@ func (d *deploymentPlanDataSource) Read(ctx context.Context, req datasource.Read
 	r := expandDeploymentPlan(m, model)
 	// Bad input stops here, before the cloud is asked for its catalog.
 	if ps := r.Validate(); len(ps) > 0 {
-		addPathProblems(&resp.Diagnostics, ps, summary)
+		addProblems(&resp.Diagnostics, path.Empty(), summary, ps)
 		return
 	}
 	if m.Candidates != nil {
@@ -366,12 +365,7 @@ func (d *deploymentPlanDataSource) Read(ctx context.Context, req datasource.Read
 
 	plan, err := sizing.Compute(r)
 	if err != nil {
-		var ps sizing.Problems
-		if errors.As(err, &ps) {
-			addPathProblems(&resp.Diagnostics, ps, summary)
-		} else {
-			resp.Diagnostics.AddError(summary, err.Error())
-		}
+		addProblems(&resp.Diagnostics, path.Empty(), summary, err)
 		return
 	}
 	tflog.Debug(ctx, "planned deployment", map[string]any{

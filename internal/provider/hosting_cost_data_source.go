@@ -2,13 +2,11 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"math"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -222,20 +220,11 @@ func (d *hostingCostDataSource) Read(ctx context.Context, req datasource.ReadReq
 	}
 	e, err := cost.Compute(expandHostingCost(m))
 	if err != nil {
-		addCostError(&resp.Diagnostics, err)
+		addProblems(&resp.Diagnostics, path.Empty(), hostingCostSummary, err)
 		return
 	}
 	flattenHostingCost(&m, e)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-func addCostError(diags *diag.Diagnostics, err error) {
-	var ps cost.Problems
-	if !errors.As(err, &ps) {
-		diags.AddError(hostingCostSummary, err.Error())
-		return
-	}
-	addPathProblems(diags, ps, hostingCostSummary)
 }
 
 type hostingCostDataSourceModel struct {

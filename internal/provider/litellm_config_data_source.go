@@ -257,7 +257,7 @@ func (d *liteLLMConfigDataSource) ValidateConfig(ctx context.Context, req dataso
 			return
 		}
 		route, unknown := expandConfigRoute(ctx, rm, &resp.Diagnostics)
-		addRouteProblems(&resp.Diagnostics, path.Root("routes").AtListIndex(i), fmt.Sprintf("routes[%d]", i), route.Validate(unknown...), false)
+		addRouteProblems(&resp.Diagnostics, path.Root("routes").AtListIndex(i), route.Validate(unknown...), false)
 	}
 }
 
@@ -376,7 +376,7 @@ func expandConfigRoute(ctx context.Context, m liteLLMConfigRouteModel, diags *di
 		diags.Append(m.SelfHosted.As(ctx, &s, basetypes.ObjectAsOptions{})...)
 		urls, ok := knownStrings(s.URLs)
 		if !ok {
-			unknown = append(unknown, "self_hosted.api_bases")
+			unknown = append(unknown, "self_hosted.urls")
 		}
 		if s.ServedModelName.IsUnknown() {
 			unknown = append(unknown, "self_hosted.served_model_name")

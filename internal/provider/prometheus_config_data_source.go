@@ -2,16 +2,18 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/metrics"
 )
 
@@ -130,8 +132,7 @@ func (d *prometheusConfigDataSource) Read(ctx context.Context, req datasource.Re
 		return
 	}
 	out, err := metrics.Render(cfg)
-	var ps metrics.Problems
-	if errors.As(err, &ps) {
+	if ps := errs.Problems(err); len(ps) > 0 {
 		addMetricsProblems(&resp.Diagnostics, ps)
 		return
 	}
@@ -211,13 +212,13 @@ func expandPrometheusConfig(ctx context.Context, m prometheusConfigDataSourceMod
 }
 
 // addMetricsProblems attaches each bad input to its attribute: a target's under its own summary.
-func addMetricsProblems(diags *diag.Diagnostics, ps metrics.Problems) {
+func addMetricsProblems(diags *diag.Diagnostics, ps []*errs.Problem) {
 	for _, p := range ps {
 		summary := "invalid Prometheus config"
-		if len(p.Path) > 0 && p.Path[0] == "targets" {
+		if strings.HasPrefix(p.Attribute, "targets") {
 			summary = "invalid metrics target"
 		}
-		addPathProblems(diags, metrics.Problems{p}, summary)
+		addProblems(diags, path.Empty(), summary, p)
 	}
 }
 

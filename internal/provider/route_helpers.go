@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,19 +14,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/gateway"
 )
 
 // Helpers shared by inferstack_api_route and inferstack_litellm_config: both turn the same
 // route arguments into gateway.Route values, so the model API and a rendered config file never
 // drift apart.
-
-// routeAttributeNames maps the gateway package's problem path names to the schema's, where they
-// differ.
-var routeAttributeNames = map[string]string{
-	"api_bases": "urls",
-	"timeout":   "timeout_seconds",
-}
 
 // routeCommon holds the route arguments the resource and the data source share.
 type routeCommon struct {
@@ -187,52 +182,19 @@ func newRouteID(name string) (string, error) {
 	return slug + "-" + hex.EncodeToString(b), nil
 }
 
-// routeProblemPath turns a gateway.Problem path into the framework's path under root, and the
-// attribute as a user writes it (e.g. "self_hosted.urls[1]").
-func routeProblemPath(root path.Path, rootLabel string, steps []any) (path.Path, string) {
-	p := root
-	label := rootLabel
-	for _, s := range steps {
-		switch v := s.(type) {
-		case int:
-			p = p.AtListIndex(v)
-			label += fmt.Sprintf("[%d]", v)
-		default:
-			name := fmt.Sprint(v)
-			if n, ok := routeAttributeNames[name]; ok {
-				name = n
-			}
-			p = p.AtName(name)
-			if label != "" {
-				label += "."
-			}
-			label += name
+// addRouteProblems reports a route's problems (gateway.Route.Validate) below root (addProblems).
+// writeOnly says whether the schema has api_key_wo twins to suggest for a missing key.
+func addRouteProblems(diags *diag.Diagnostics, root path.Path, ps errs.List, writeOnly bool) {
+	if len(ps) == 0 {
+		return
+	}
+	ps = slices.Clone(ps)
+	for i, p := range ps {
+		if writeOnly && strings.HasSuffix("."+p.Attribute, ".api_key") && strings.HasPrefix(p.Summary, "missing") {
+			withHint := *p
+			withHint.Detail += " Or set api_key_wo with api_key_wo_version (Terraform or OpenTofu 1.11 and later) to keep the key out of state."
+			ps[i] = &withHint
 		}
 	}
-	return p, label
-}
-
-// addRouteProblems reports gateway.Validate's problems, each on its attribute. Nested problems
-// also name the attribute in the detail, since the CLIs show only the enclosing line. writeOnly
-// says whether the schema has api_key_wo twins to suggest for a missing key.
-func addRouteProblems(diags *diag.Diagnostics, root path.Path, rootLabel string, problems []gateway.Problem, writeOnly bool) {
-	for _, pr := range problems {
-		detail := pr.Detail
-		last := ""
-		if n := len(pr.Path); n > 0 {
-			last, _ = pr.Path[n-1].(string)
-		}
-		if writeOnly && last == "api_key" && strings.HasPrefix(pr.Summary, "missing") {
-			detail += " Or set api_key_wo with api_key_wo_version (Terraform or OpenTofu 1.11 and later) to keep the key out of state."
-		}
-		if len(pr.Path) == 0 && rootLabel == "" {
-			diags.AddError(pr.Summary, detail)
-			continue
-		}
-		p, label := routeProblemPath(root, rootLabel, pr.Path)
-		if len(pr.Path) > 1 || rootLabel != "" {
-			detail = label + ": " + detail
-		}
-		diags.AddAttributeError(p, pr.Summary, detail)
-	}
+	addProblems(diags, root, "invalid route", ps)
 }

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -34,7 +33,7 @@ func (hfModelIDValidator) ValidateString(_ context.Context, req validator.String
 		return
 	}
 	if err := hf.ValidateID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "invalid model id", hfMessage(err))
+		resp.Diagnostics.AddAttributeError(req.Path, "invalid model id", err.Error())
 	}
 }
 
@@ -56,16 +55,8 @@ func (hfRevisionValidator) ValidateString(_ context.Context, req validator.Strin
 		return
 	}
 	if err := hf.ValidateRevision(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "invalid revision", hfMessage(err))
+		resp.Diagnostics.AddAttributeError(req.Path, "invalid revision", err.Error())
 	}
-}
-
-func hfMessage(err error) string {
-	var e *hf.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }
 
 // float64Above checks that a number is strictly greater than floor (float64validator.AtLeast is

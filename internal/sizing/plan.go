@@ -116,7 +116,7 @@ type planner struct {
 	w int64
 }
 
-// Compute sizes a deployment. Bad input returns Problems (test with errors.As).
+// Compute sizes a deployment. Bad input returns an errs.List (errs.Problems lists it).
 func Compute(r Request) (*Plan, error) {
 	s, ps := r.settings()
 	if len(ps) > 0 {

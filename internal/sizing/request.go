@@ -9,7 +9,7 @@ import (
 	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 )
 
-// Attribute names of the inferstack_deployment_plan data source, used in Problem paths.
+// Attribute names of the inferstack_deployment_plan data source, used in problems' attributes (errs.Problem).
 const (
 	AttrModel                = "model"
 	AttrMaxModelLen          = "max_model_len"
@@ -95,12 +95,6 @@ type HostGPUs struct {
 	Hosts *int64
 }
 
-// Problem is one bad input, located by the data source attribute it came from (errs.PathProblem).
-type Problem = errs.PathProblem
-
-// Problems is every bad input of a request; it is the error validation returns.
-type Problems = errs.PathProblems
-
 // Online quantization methods vLLM applies to a 16-bit checkpoint as it loads, with the bits
 // per weight they store.
 var onlineQuantization = map[string]int64{"fp8": 8, "bitsandbytes": 4}
@@ -140,13 +134,13 @@ type settings struct {
 }
 
 // Validate returns every problem with the request (nil when there is none). Compute calls it.
-func (r Request) Validate() Problems {
+func (r Request) Validate() errs.List {
 	_, ps := r.settings()
 	return ps
 }
 
-func (r Request) settings() (settings, Problems) {
-	var ps Problems
+func (r Request) settings() (settings, errs.List) {
+	var ps errs.List
 	m := r.Model
 	s := settings{
 		concurrency: DefaultConcurrency, maxBatched: DefaultMaxNumBatchedTokens, maxNodes: DefaultMaxNodes,

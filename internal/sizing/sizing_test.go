@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
+	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/hf"
 )
 
@@ -471,7 +472,7 @@ func TestValidate(t *testing.T) {
 			ps := tt.req.Validate()
 			got := map[string]string{}
 			for _, p := range ps {
-				got[p.Attribute()] = p.Detail
+				got[p.Attribute] = p.Detail
 			}
 			if len(got) != len(tt.want) {
 				t.Errorf("problems %v, want attributes %v", ps, tt.want)
@@ -482,22 +483,11 @@ func TestValidate(t *testing.T) {
 				}
 			}
 			_, err := Compute(tt.req)
-			var cps Problems
+			var cps errs.List
 			if (len(tt.want) > 0) != errors.As(err, &cps) {
-				t.Errorf("Compute error %v, want Problems: %v", err, len(tt.want) > 0)
+				t.Errorf("Compute error %v, want an errs.List: %v", err, len(tt.want) > 0)
 			}
 		})
-	}
-}
-
-func TestProblemPath(t *testing.T) {
-	t.Parallel()
-	p := Problem{Path: []any{"gpus", 2, "memory_gib"}, Detail: "x"}
-	if got := p.Attribute(); got != "gpus[2].memory_gib" {
-		t.Errorf("Attribute() = %q", got)
-	}
-	if got := (Problems{p, {Path: []any{"concurrency"}, Detail: "y"}}).Error(); got != "gpus[2].memory_gib: x; concurrency: y" {
-		t.Errorf("Error() = %q", got)
 	}
 }
 
