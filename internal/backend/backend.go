@@ -119,6 +119,27 @@ type Cluster struct {
 	Warnings []string
 }
 
+// CapacityReader is implemented by backends that can say what a cluster's GPUs offer; the
+// endpoint's plan checks a replica against it (GPUs per node, memory per GPU, GPUs in all) when
+// its model, engine, replicas or cluster change. A nil Capacity means the backend cannot tell
+// yet (no node has reported its GPUs).
+type CapacityReader interface {
+	ClusterCapacity(ctx context.Context, clusterID string) (*Capacity, error)
+}
+
+// Capacity sums up a cluster's GPUs.
+type Capacity struct {
+	// GPUModel and GPUMemoryMiB describe one GPU of the largest node (the smallest memory among
+	// its GPUs).
+	GPUModel     string
+	GPUMemoryMiB int64
+	// GPUsPerNode is the largest node's GPU count: one replica's GPUs must fit on one node.
+	GPUsPerNode int64
+	// TotalGPUs is every GPU the cluster can run replicas on (on a cloud, nodes x GPUs per node
+	// at the cluster's node limit); 0 when there is no limit to check against.
+	TotalGPUs int64
+}
+
 // EndpointSpec is what an inference endpoint's configuration says.
 type EndpointSpec struct {
 	ClusterID string

@@ -212,12 +212,12 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 	} else {
 		plan.ResolvedRevision = types.StringUnknown()
 	}
-	if model != nil && plan.Engine != nil && !plan.Engine.TensorParallelSize.IsUnknown() && model.NumAttentionHeads > 0 {
-		shape := sizing.ModelShape{NumAttentionHeads: model.NumAttentionHeads, NumKeyValueHeads: model.NumKeyValueHeads}
-		if err := sizing.CheckTensorParallelSize(shape, plan.Engine.TensorParallelSize.ValueInt64()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("engine").AtName("tensor_parallel_size"), "invalid engine.tensor_parallel_size",
-				"engine.tensor_parallel_size: "+err.Error())
+	if shape := r.modelShape(ctx, req.Private, resp.Private, model, plan, state, &resp.Diagnostics); shape != nil && sizingChanged(plan, state) {
+		var capacity *backend.Capacity
+		if b != nil && !plan.ClusterID.IsUnknown() {
+			capacity = clusterCapacity(ctx, b, plan.ClusterID.ValueString())
 		}
+		checkSizing(plan, *shape, capacity, &resp.Diagnostics)
 	}
 
 	// The whole spec, where every value is known.
@@ -251,6 +251,37 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		plan.URL = types.StringNull()
 	}
 	resp.Diagnostics.Append(setSplit(ctx, &resp.Plan, po, &plan)...)
+}
+
+// modelShape is the shape of the model at the planned revision: from the model just resolved
+// (then kept in private state for later plans), else from private state, else (an endpoint
+// pinned to a sha whose state predates the shape, and whose sizing inputs change) from the Hub.
+// nil when it cannot be known now; the checks that need it are then skipped.
+func (r *modelEndpointResource) modelShape(ctx context.Context, prior privateGetter, next privateSetter, model *hf.Model,
+	plan modelEndpointResourceModel, state *modelEndpointResourceModel, diags *diag.Diagnostics) *sizing.ModelShape {
+	if model == nil && !plan.ResolvedRevision.IsUnknown() && !plan.ResolvedRevision.IsNull() && plan.Model != nil {
+		sha := plan.ResolvedRevision.ValueString()
+		if s := shapeFromPrivate(ctx, prior, sha); s != nil {
+			return s
+		}
+		if r.data == nil || !sizingChanged(plan, state) {
+			return nil
+		}
+		client, err := r.data.HF()
+		if err == nil {
+			model, err = client.Resolve(ctx, plan.Model.ID.ValueString(), sha)
+		}
+		if err != nil {
+			tflog.Info(ctx, "model shape unknown: skipping the endpoint's sizing checks", map[string]any{"error": err.Error()})
+			return nil
+		}
+	}
+	if model == nil {
+		return nil
+	}
+	s := sizing.ShapeFromModel(model)
+	shapeToPrivate(ctx, next, model.SHA, s, diags)
+	return &s
 }
 
 // plannedEndpointID keeps the ID from state only when nothing a client of the endpoint relies on
@@ -376,6 +407,9 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	if !ok {
 		return
 	}
+	if !r.hubAccess(ctx, &spec, resp.Private, summary, &resp.Diagnostics) {
+		return
+	}
 	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))
 	flattenEndpoint(&plan, &backend.Endpoint{ID: plan.ID.ValueString(), Status: backend.StatusFailed})
 	resp.Diagnostics.Append(setSplit(ctx, &resp.State, po, &plan)...)
@@ -466,6 +500,9 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	spec, ok := r.expandEndpointSpec(ctx, plan, po.block(b.Name()), adapter, req.Config, timeout, summary, &resp.Diagnostics)
 	if !ok {
+		return
+	}
+	if !r.hubAccess(ctx, &spec, resp.Private, summary, &resp.Diagnostics) {
 		return
 	}
 	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))

@@ -136,6 +136,15 @@ func clusterOf(c *Cluster) *backend.Cluster {
 	return &backend.Cluster{ID: c.ID, Name: c.Name, Details: c, Missing: c.Missing, Warnings: c.Warnings}
 }
 
+// ClusterCapacity implements backend.CapacityReader.
+func (l *Lifecycle) ClusterCapacity(ctx context.Context, id string) (*backend.Capacity, error) {
+	region, name, err := ParseClusterID(id)
+	if err != nil {
+		return nil, err
+	}
+	return l.b.ClusterCapacity(ctx, region, name)
+}
+
 func (l *Lifecycle) FindCluster(ctx context.Context, id string) (*backend.Cluster, error) {
 	region, name, err := ParseClusterID(id)
 	if err != nil {

@@ -74,11 +74,11 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 	if err := checkNodeBudget(ctx, cl.asg, s, c); err != nil {
 		return nil, err
 	}
-	gpus, err := nodeGPUs(ctx, cl.ec2, c.InstanceType)
+	gpus, err := instanceGPUs(ctx, cl.ec2, c.InstanceType)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkGPUs(s.Node, c.InstanceType, gpus); err != nil {
+	if err := checkGPUs(s.Node, c.InstanceType, gpus.GPUCount); err != nil {
 		return nil, err
 	}
 	// The node spec is checked before anything is made; the secrets' ARNs come later.
@@ -86,7 +86,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 	if s.HFToken != "" {
 		placeholder.HFTokenARN = "unset"
 	}
-	if err := nodeSpec(s, region, gpus, placeholder).Validate(); err != nil {
+	if err := nodeSpec(s, region, gpus.GPUCount, placeholder).Validate(); err != nil {
 		return nil, err
 	}
 
@@ -96,7 +96,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 	if err != nil {
 		return nil, err
 	}
-	ud, err := userData(nodeSpec(s, region, gpus, sec))
+	ud, err := userData(nodeSpec(s, region, gpus.GPUCount, sec))
 	if err != nil {
 		return nil, err
 	}
@@ -142,18 +142,43 @@ func (b *Backend) clusterOf(ctx context.Context, region string, s EndpointSpec) 
 	return c, checkCluster(s, c)
 }
 
-// nodeGPUs is how many GPUs a node of instanceType carries (0 when EC2 does not say).
-func nodeGPUs(ctx context.Context, client *ec2.Client, instanceType string) (int64, error) {
+// instanceGPUs is what GPUs a node of instanceType carries (a zero GPUCount when EC2 does not say).
+func instanceGPUs(ctx context.Context, client *ec2.Client, instanceType string) (backend.GPUType, error) {
 	out, err := client.DescribeInstanceTypes(ctx, &ec2.DescribeInstanceTypesInput{InstanceTypes: []ec2types.InstanceType{ec2types.InstanceType(instanceType)}})
 	if err != nil {
-		return 0, fmt.Errorf("describing instance type %s: %w", instanceType, err)
+		return backend.GPUType{}, fmt.Errorf("describing instance type %s: %w", instanceType, err)
 	}
 	for _, it := range out.InstanceTypes {
 		if t, ok := gpuType(it); ok {
-			return t.GPUCount, nil
+			return t, nil
 		}
 	}
-	return 0, nil
+	return backend.GPUType{Name: instanceType}, nil
+}
+
+// ClusterCapacity reads the cluster's instance type and node limit: a replica gets the GPUs of
+// one node, and MaxNodes nodes in all (0 when the cluster sets no limit).
+func (b *Backend) ClusterCapacity(ctx context.Context, region, name string) (*backend.Capacity, error) {
+	region, err := b.ResolveRegion(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.readCluster(ctx, region, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.InstanceType == "" {
+		return nil, nil
+	}
+	client, err := b.EC2(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	t, err := instanceGPUs(ctx, client, c.InstanceType)
+	if err != nil || t.GPUCount == 0 {
+		return nil, err
+	}
+	return &backend.Capacity{GPUModel: t.GPUModel, GPUMemoryMiB: t.GPUMemoryMiB, GPUsPerNode: t.GPUCount, TotalGPUs: c.MaxNodes * t.GPUCount}, nil
 }
 
 // FindEndpoint reads the endpoint name of cluster in region ("" = the provider's). When its Auto

@@ -213,6 +213,38 @@ func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster,
 	return out, nil
 }
 
+// ClusterCapacity implements backend.CapacityReader from what the hosts that answer report:
+// the host with the most GPUs (the smallest of its GPUs' memory) and every GPU of the cluster.
+func (b *Backend) ClusterCapacity(ctx context.Context, id string) (*backend.Capacity, error) {
+	ref, c, err := b.reach(id)
+	if err != nil {
+		return nil, err
+	}
+	nodes, _, _, err := ReadCluster(ctx, c, ref)
+	if err != nil {
+		return nil, err
+	}
+	return capacityOf(nodes), nil
+}
+
+func capacityOf(nodes []Node) *backend.Capacity {
+	var out backend.Capacity
+	for _, n := range nodes {
+		out.TotalGPUs += int64(len(n.GPUs))
+		if int64(len(n.GPUs)) <= out.GPUsPerNode {
+			continue
+		}
+		out.GPUsPerNode, out.GPUModel, out.GPUMemoryMiB = int64(len(n.GPUs)), n.GPUs[0].Model, n.GPUs[0].MemoryMiB
+		for _, g := range n.GPUs {
+			out.GPUMemoryMiB = min(out.GPUMemoryMiB, g.MemoryMiB)
+		}
+	}
+	if out.GPUsPerNode == 0 {
+		return nil
+	}
+	return &out
+}
+
 // WaitClusterReady has nothing to wait for: EnsureCluster registers hosts synchronously.
 func (b *Backend) WaitClusterReady(ctx context.Context, id string) (*backend.Cluster, error) {
 	ref, err := DecodeClusterID(id)
