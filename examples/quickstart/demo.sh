@@ -73,7 +73,9 @@ echo
 echo "== vLLM on the lab's two SSH GPU hosts (an OpenAI-compatible stand-in in place of the GPU container)"
 "$tofu" -chdir="$work" output -json onprem_endpoint | jq -r '
   "model pinned to commit \(.resolved_revision)",
-  (.placements[] | "  replica \(.replica) on \(.host): GPUs \(.gpu_ids | map(tostring) | join(",")), \(.url)")'
+  (.placements[] | "  replica \(.replica) on \(.host): GPUs \(.gpu_ids | map(tostring) | join(",")), \(.url)"),
+  "Prometheus scrape targets (metrics_targets, for inferstack_prometheus_config):",
+  (.metrics_targets[] | "  \(.target)  \(.labels | to_entries | map("\(.key)=\(.value)") | join(" "))")'
 url=$("$tofu" -chdir="$work" output -json onprem_endpoint | jq -r '.urls[0]')
 model=$(jq -r '.onprem_model // "Qwen/Qwen2.5-7B-Instruct"' "$vars")
 echo

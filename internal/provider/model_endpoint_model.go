@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -37,6 +39,7 @@ type modelEndpointResourceModel struct {
 	URL                    types.String              `tfsdk:"url"`
 	URLs                   types.List                `tfsdk:"urls"`
 	Placements             types.List                `tfsdk:"placements"`
+	MetricsTargets         types.List                `tfsdk:"metrics_targets"`
 	Status                 types.String              `tfsdk:"status"`
 	Timeouts               timeouts.Value            `tfsdk:"timeouts"`
 }
@@ -76,6 +79,10 @@ var engineAttrTypes = map[string]attr.Type{
 }
 
 var autoscalingAttrTypes = map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type}
+
+// metricsTargetAttrTypes is one element of metrics_targets, the shape
+// inferstack_prometheus_config's targets take.
+var metricsTargetAttrTypes = map[string]attr.Type{"target": types.StringType, "labels": types.MapType{ElemType: types.StringType}}
 
 var placementAttrTypes = map[string]attr.Type{
 	"host": types.StringType, "replica": types.Int64Type, "gpu_ids": types.ListType{ElemType: types.Int64Type},
@@ -215,7 +222,43 @@ func flattenEndpoint(m *modelEndpointResourceModel, e *backend.Endpoint) {
 	}
 	m.URLs = types.ListValueMust(types.StringType, urls)
 	m.Placements = types.ListValueMust(types.ObjectType{AttrTypes: placementAttrTypes}, objs)
+	m.MetricsTargets = metricsTargets(m, e)
 	m.Status = types.StringValue(e.Status)
+}
+
+// metricsTargets is where Prometheus scrapes each replica's /metrics (vLLM's own port, which
+// serves it without the API key): host:port with the labels the dashboard draws by. A backend
+// whose replicas sit behind one load-balanced URL has no per-replica address to give (AWS: use
+// EC2 service discovery on the endpoint's Auto Scaling group, see the Prometheus guide).
+func metricsTargets(m *modelEndpointResourceModel, e *backend.Endpoint) types.List {
+	typ := types.ObjectType{AttrTypes: metricsTargetAttrTypes}
+	var model, revision string
+	if m.Model != nil {
+		model = m.Model.ID.ValueString()
+	}
+	if !m.ResolvedRevision.IsUnknown() {
+		revision = m.ResolvedRevision.ValueString()
+	}
+	objs := []attr.Value{}
+	for _, p := range e.Replicas {
+		u, err := url.Parse(p.URL)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		labels := map[string]attr.Value{
+			"endpoint": types.StringValue(e.Name), "replica": types.StringValue(strconv.Itoa(p.Index)), "host": types.StringValue(p.Host),
+		}
+		if model != "" {
+			labels["model"] = types.StringValue(model)
+		}
+		if revision != "" {
+			labels["revision"] = types.StringValue(revision)
+		}
+		objs = append(objs, types.ObjectValueMust(metricsTargetAttrTypes, map[string]attr.Value{
+			"target": types.StringValue(u.Host), "labels": types.MapValueMust(types.StringType, labels),
+		}))
+	}
+	return types.ListValueMust(typ, objs)
 }
 
 // keepUnreachable adds to e the replicas state holds on hosts that could not be asked, so they
@@ -286,6 +329,7 @@ func importedModel(s vllm.AppliedSpec) modelEndpointResourceModel {
 		URL:                    types.StringNull(),
 		URLs:                   types.ListNull(types.StringType),
 		Placements:             types.ListNull(types.ObjectType{AttrTypes: placementAttrTypes}),
+		MetricsTargets:         types.ListNull(types.ObjectType{AttrTypes: metricsTargetAttrTypes}),
 		Status:                 types.StringNull(),
 		Timeouts:               nullTimeouts(),
 	}

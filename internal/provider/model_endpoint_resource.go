@@ -244,7 +244,7 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 			moves = !plan.ClusterID.Equal(state.ClusterID) || !po.block(b.Name()).Equal(so.block(b.Name()))
 		}
 		if !moves {
-			plan.URLs, plan.Placements, plan.URL = state.URLs, state.Placements, state.URL
+			plan.URLs, plan.Placements, plan.URL, plan.MetricsTargets = state.URLs, state.Placements, state.URL, state.MetricsTargets
 		}
 	}
 	if b != nil && !b.Capabilities().SharedURL {
@@ -508,6 +508,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))
 	// Until the backend says more, what state knew stands (degraded: the change is under way).
 	plan.URLs, plan.Placements, plan.URL, plan.Status = state.URLs, state.Placements, state.URL, types.StringValue(backend.StatusDegraded)
+	plan.MetricsTargets = state.MetricsTargets
 	if plan.URL.IsUnknown() {
 		plan.URL = types.StringNull()
 	}

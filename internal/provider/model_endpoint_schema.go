@@ -232,6 +232,17 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 					"url":     schema.StringAttribute{Computed: true, MarkdownDescription: "OpenAI base URL."},
 				}},
 			},
+			"metrics_targets": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "Where Prometheus scrapes each replica's `/metrics` (vLLM's own port, served without the API " +
+					"key): `target` is `host:port`, `labels` are `endpoint`, `model`, `revision`, `replica` and `host`. Pass it " +
+					"to `inferstack_prometheus_config`'s `targets`. Empty on AWS, whose replicas sit behind the load balancer: " +
+					"scrape them with EC2 service discovery on the endpoint's Auto Scaling group.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"target": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port` of the replica's metrics."},
+					"labels": schema.MapAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Labels of the replica's samples."},
+				}},
+			},
 			"status": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "`ready` when every replica answered its health check at the last apply or refresh; " +

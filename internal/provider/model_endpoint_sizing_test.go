@@ -23,6 +23,7 @@ func TestAccModelEndpoint_planChecks(t *testing.T) {
 	clusterID := labClusterID(lab, "lab")
 	name := acctest.TestName("chk")
 	host := lab.Host("gpu-b")
+	addr := "inferstack_model_endpoint.test"
 	qwen := fmt.Sprintf(`model = { id = %q, revision = %q }`, hfhub.Qwen7BID, hfhub.FakeSHA(hfhub.Qwen7BID, "main"))
 	config := func(model, engine string, replicas int) string {
 		return "provider \"inferstack\" {\n" + huggingFaceBlock(sharedHub().URL, hfhub.GrantedToken) + lab.ProviderOnPremBlock() + "}\n" +
@@ -56,9 +57,23 @@ resource "inferstack_model_endpoint" "test" {
 		CheckDestroy:             checkEndpointDestroyed(lab, name),
 		Steps: []resource.TestStep{
 			{
-				// A public model: the token stays with the provider.
+				// A public model: the token stays with the provider. The replica's metrics target is
+				// its URL's host:port, labelled for the dashboard.
 				Config: config(qwen, "max_model_len = 8192", 1),
-				Check:  hfToken(false),
+				Check: resource.ComposeTestCheckFunc(hfToken(false),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.#", "1"),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.0.labels.endpoint", name),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.0.labels.model", hfhub.Qwen7BID),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.0.labels.revision", hfhub.FakeSHA(hfhub.Qwen7BID, "main")),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.0.labels.host", "gpu-b"),
+					resource.TestCheckResourceAttr(addr, "metrics_targets.0.labels.replica", "0"),
+					func(s *terraform.State) error {
+						a := s.RootModule().Resources[addr].Primary.Attributes
+						if want := "http://" + a["metrics_targets.0.target"] + "/v1"; a["placements.0.url"] != want {
+							return fmt.Errorf("metrics target %s is not the replica's (%s)", a["metrics_targets.0.target"], a["placements.0.url"])
+						}
+						return nil
+					}),
 			},
 			{
 				Config: config(qwen, "max_model_len = 8192, tensor_parallel_size = 3", 1), PlanOnly: true,

@@ -17,11 +17,12 @@ output "nodes" {
 }
 
 output "endpoints" {
-  description = "Per endpoint: the pinned commit, the OpenAI base URL of each replica, and where the replicas run."
+  description = "Per endpoint: the pinned commit, the OpenAI base URL of each replica, where the replicas run, and where Prometheus scrapes them (metrics_targets, for inferstack_prometheus_config)."
   value = { for k, e in inferstack_model_endpoint.this : k => {
     id                = e.id
     resolved_revision = e.resolved_revision
     urls              = e.urls
     placements        = e.placements
+    metrics_targets   = e.metrics_targets
   } }
 }
