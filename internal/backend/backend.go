@@ -238,6 +238,8 @@ func InputErrors(err error) []*InputError { return errs.Problems(err) }
 
 // Registry picks the backend that owns a block of configuration (by name) or an ID (by its
 // first segment), the way Terraform's own backend init keeps a name -> implementation table.
+// The backends it returns are its cached wrappers (Cached), so a route's target reuses what the
+// endpoint's refresh read in the same run.
 type Registry struct {
 	backends []Backend
 }
@@ -251,10 +253,12 @@ func NewRegistry(bs ...Backend) *Registry {
 	return r
 }
 
-// Register adds b, replacing a backend of the same name.
+// Register adds b behind a read cache for the registry's life (Cached: one read per cluster and
+// endpoint per run, dropped by the backend's own writes), replacing a backend of the same name.
+// The provider makes a registry in each Configure, so each plan or apply reads afresh.
 func (r *Registry) Register(b Backend) {
 	r.backends = slices.DeleteFunc(r.backends, func(x Backend) bool { return x.Name() == b.Name() })
-	r.backends = append(r.backends, b)
+	r.backends = append(r.backends, Cached(b))
 }
 
 // Names lists the registered backends' names in registration order.
