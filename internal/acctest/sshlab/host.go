@@ -193,6 +193,13 @@ func (h *Host) Logins() (int, error) {
 	return h.countLog(func(line string) bool { return strings.HasPrefix(line, "Accepted publickey for ") })
 }
 
+// Sessions counts the sessions (commands) the host's sshd started, from its log ("Starting
+// session:", logged at LogLevel VERBOSE): several sessions share one login when a client
+// multiplexes them on one connection.
+func (h *Host) Sessions() (int, error) {
+	return h.countLog(func(line string) bool { return strings.Contains(line, "Starting session: ") })
+}
+
 // Forwards counts the TCP connections a bastion's sshd opened to target's sshd for its clients
 // (ProxyJump), from its log. On loopback such a connection comes from 127.0.0.1 as a direct one
 // does (see the package doc), so a test proves that it reached target only through the bastion

@@ -23,7 +23,10 @@ type Backend struct {
 	err    error
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend        = (*Backend)(nil)
+	_ backend.EndpointReader = (*Backend)(nil)
+)
 
 // Name is the block name and the ID prefix (IDPrefix without its slash).
 const Name = "onprem"
@@ -402,8 +405,26 @@ func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*
 	if err != nil {
 		return nil, err
 	}
+	return targetOf(t), nil
+}
+
+// ReadEndpoint implements backend.EndpointReader: the endpoint and its route target from one SSH
+// session per host, so a route to an endpoint refreshed in the same run asks no host again.
+func (b *Backend) ReadEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, *backend.Target, error) {
+	ref, c, err := b.reach(clusterID)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, t, err := c.ReadEndpoint(ctx, ref, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return endpointOf(clusterID, name, found.Placements, found.Unreachable), targetOf(t), nil
+}
+
+func targetOf(t *EndpointTarget) *backend.Target {
 	return &backend.Target{URLs: t.URLs, Ready: t.Ready, ServedModelName: t.ServedModelName, APIKey: t.APIKey,
-		Unreachable: t.Unreachable}, nil
+		Unreachable: t.Unreachable}
 }
 
 // SSHPort is a host's SSH port: 22 when none is set.

@@ -1,6 +1,7 @@
 package onprem
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -470,63 +471,150 @@ func placementsOf(h Host, st vllm.Status) []Placement {
 	return out
 }
 
+// hostRead is what one host said of an endpoint in one session: its status and, when asked for
+// and the host has the endpoint's spec, the spec and the API key.
+type hostRead struct {
+	st        vllm.Status
+	found     bool
+	spec, key []byte
+	hasSpec   bool
+}
+
 // endpointStatus asks h for the endpoint's status; ok is false when the endpoint is not there.
 func (c *Client) endpointStatus(ctx context.Context, h Host, endpoint string) (vllm.Status, bool, error) {
+	r, err := c.readHost(ctx, h, endpoint, false)
+	return r.st, r.found, err
+}
+
+// readHost asks h for the endpoint's status in one session and, withTarget, for what a route
+// needs of it too (the applied spec, a NUL, the API key from its root-only file: the key only
+// on stdout).
+func (c *Client) readHost(ctx context.Context, h Host, endpoint string, withTarget bool) (hostRead, error) {
 	script := `s=` + nodeCmd + `
 [ -x "$s" ] || { echo '{"error":"absent"}'; exit 2; }
-exec "$s" status ` + shellQuote(endpoint)
+`
+	if !withTarget {
+		script += `exec "$s" status ` + shellQuote(endpoint)
+	} else {
+		script += `"$s" status ` + shellQuote(endpoint) + `
+rc=$?
+r="${INFERSTACK_ROOT:-}"
+f="$r"` + shellQuote(vllm.SpecPath(endpoint)) + `
+if [ -f "$f" ]; then
+  printf '\0'
+  cat "$f"
+  printf '\0'
+  cat "$r"` + shellQuote(vllm.SecretFilePath(endpoint, "VLLM_API_KEY")) + ` 2>/dev/null
+fi
+exit "$rc"`
+	}
 	out, err := c.Run(ctx, h, script, nil)
 	var exit *ExitError
 	if err != nil && !errors.As(err, &exit) {
-		return vllm.Status{}, false, err
+		return hostRead{}, err
+	}
+	var r hostRead
+	if withTarget {
+		if st, rest, ok := bytes.Cut(out, []byte{0}); ok {
+			out = st
+			r.spec, r.key, r.hasSpec = bytes.Cut(rest, []byte{0})
+		}
 	}
 	st, perr := vllm.ParseStatus(out)
 	if perr != nil {
 		if err != nil {
-			return vllm.Status{}, false, err
+			return hostRead{}, err
 		}
-		return vllm.Status{}, false, fmt.Errorf("host %s: %w", h.Name, perr)
+		return hostRead{}, fmt.Errorf("host %s: %w", h.Name, perr)
 	}
+	r.st = st
 	if err != nil && exit.Status == vllm.ExitUsage {
-		return st, false, nil
+		return r, nil
 	}
-	return st, true, nil
+	r.found = true
+	return r, nil
 }
 
 // FindEndpoint asks every host of the cluster for the endpoint. Unreachable hosts are listed in
 // the result; ErrEndpointNotFound when no reachable host has it and none is unreachable.
 func (c *Client) FindEndpoint(ctx context.Context, cluster ClusterRef, endpoint string) (*EndpointState, error) {
+	st, _, err := c.readEndpoint(ctx, cluster, endpoint, false)
+	return st, err
+}
+
+// ReadEndpoint is FindEndpoint and FindEndpointTarget in one session per host: each host reports
+// the endpoint's status, spec and key together, and the target is taken from the host of the
+// first ready replica. One read of the endpoint serves its refresh and its routes.
+func (c *Client) ReadEndpoint(ctx context.Context, cluster ClusterRef, endpoint string) (*EndpointState, *EndpointTarget, error) {
+	return c.readEndpoint(ctx, cluster, endpoint, true)
+}
+
+func (c *Client) readEndpoint(ctx context.Context, cluster ClusterRef, endpoint string, withTarget bool) (*EndpointState, *EndpointTarget, error) {
 	type res struct {
-		st    vllm.Status
-		found bool
-		err   error
+		r   hostRead
+		err error
 	}
 	results := make([]res, len(cluster.Hosts))
 	var wg sync.WaitGroup
 	for i, h := range cluster.Hosts {
 		wg.Go(func() {
-			st, found, err := c.endpointStatus(ctx, h, endpoint)
-			results[i] = res{st, found, err}
+			r, err := c.readHost(ctx, h, endpoint, withTarget)
+			results[i] = res{r, err}
 		})
 	}
 	wg.Wait()
 	out := &EndpointState{}
+	byHost := map[string]hostRead{}
 	for i, r := range results {
 		h := cluster.Hosts[i]
 		switch {
 		case r.err != nil && IsUnreachable(r.err):
 			out.Unreachable = append(out.Unreachable, h.Name)
 		case r.err != nil:
-			return nil, r.err
-		case r.found:
-			out.Placements = append(out.Placements, placementsOf(h, r.st)...)
+			return nil, nil, r.err
+		case r.r.found:
+			out.Placements = append(out.Placements, placementsOf(h, r.r.st)...)
+			byHost[h.Name] = r.r
 		}
 	}
 	sortPlacements(out.Placements)
 	if len(out.Placements) == 0 && len(out.Unreachable) == 0 {
-		return nil, ErrEndpointNotFound
+		return nil, nil, ErrEndpointNotFound
 	}
-	return out, nil
+	if !withTarget {
+		return out, nil, nil
+	}
+	t := &EndpointTarget{Unreachable: out.Unreachable}
+	from := ""
+	for _, p := range out.Placements {
+		t.URLs = append(t.URLs, p.URL)
+		if p.Ready {
+			t.Ready++
+			if from == "" {
+				from = p.Host
+			}
+		}
+	}
+	if from == "" {
+		return out, t, nil
+	}
+	r := byHost[from]
+	if !r.hasSpec {
+		return nil, nil, fmt.Errorf("reading the spec and API key of endpoint %s on host %s: unexpected output", endpoint, from)
+	}
+	var ns struct {
+		Model           string `json:"model"`
+		ServedModelName string `json:"served_model_name"`
+	}
+	if err := json.Unmarshal(r.spec, &ns); err != nil {
+		return nil, nil, fmt.Errorf("host %s: reading the spec of %s: %w", from, endpoint, err)
+	}
+	t.ServedModelName = ns.ServedModelName
+	if t.ServedModelName == "" {
+		t.ServedModelName = ns.Model
+	}
+	t.APIKey = string(r.key)
+	return out, t, nil
 }
 
 func (c *Client) removeIfPresent(ctx context.Context, h Host, endpoint string) error {
@@ -622,60 +710,12 @@ type EndpointTarget struct {
 	Unreachable []string
 }
 
-// FindEndpointTarget asks the cluster's hosts for the endpoint's replicas, then reads its served
-// model name (from the applied spec) and its API key (from the root-only secret file) on the
-// host of the first ready replica. With no ready replica, only URLs and Unreachable are filled
-// in. ErrEndpointNotFound when no reachable host has the endpoint and none is unreachable.
+// FindEndpointTarget asks the cluster's hosts for the endpoint's replicas and, in the same
+// session per host, its served model name (from the applied spec) and its API key (from the
+// root-only secret file), taken from the host of the first ready replica. With no ready replica,
+// only URLs and Unreachable are filled in. ErrEndpointNotFound when no reachable host has the
+// endpoint and none is unreachable.
 func (c *Client) FindEndpointTarget(ctx context.Context, cluster ClusterRef, endpoint string) (*EndpointTarget, error) {
-	st, err := c.FindEndpoint(ctx, cluster, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	t := &EndpointTarget{Unreachable: st.Unreachable}
-	from := ""
-	for _, p := range st.Placements {
-		t.URLs = append(t.URLs, p.URL)
-		if p.Ready {
-			t.Ready++
-			if from == "" {
-				from = p.Host
-			}
-		}
-	}
-	if from == "" {
-		return t, nil
-	}
-	var h Host
-	for _, x := range cluster.Hosts {
-		if x.Name == from {
-			h = x
-		}
-	}
-	// The spec, a NUL, then the key: one session, and the key only on stdout.
-	script := `set -euo pipefail
-r="${INFERSTACK_ROOT:-}"
-cat "$r"` + shellQuote(vllm.SpecPath(endpoint)) + `
-printf '\0'
-cat "$r"` + shellQuote(vllm.SecretFilePath(endpoint, "VLLM_API_KEY"))
-	out, err := c.Run(ctx, h, script, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading the spec and API key of endpoint %s on host %s: %w", endpoint, h.Name, err)
-	}
-	spec, key, ok := strings.Cut(string(out), "\x00")
-	if !ok {
-		return nil, fmt.Errorf("reading the spec and API key of endpoint %s on host %s: unexpected output", endpoint, h.Name)
-	}
-	var ns struct {
-		Model           string `json:"model"`
-		ServedModelName string `json:"served_model_name"`
-	}
-	if err := json.Unmarshal([]byte(spec), &ns); err != nil {
-		return nil, fmt.Errorf("host %s: reading the spec of %s: %w", h.Name, endpoint, err)
-	}
-	t.ServedModelName = ns.ServedModelName
-	if t.ServedModelName == "" {
-		t.ServedModelName = ns.Model
-	}
-	t.APIKey = key
-	return t, nil
+	_, t, err := c.ReadEndpoint(ctx, cluster, endpoint)
+	return t, err
 }

@@ -119,6 +119,18 @@ type Client struct {
 
 	mu    sync.Mutex
 	conns map[string]*ssh.Client
+	// dials are the dials under way by connKey: a caller that needs a host being dialled waits
+	// for that dial instead of making a second handshake.
+	dials map[string]*dialCall
+}
+
+// dialCall is one dial under way; done is closed when cl or err is set.
+type dialCall struct {
+	done chan struct{}
+	cl   *ssh.Client
+	err  error
+	// abandoned: the dial's starter's context ended, so err says nothing about the host.
+	abandoned bool
 }
 
 // NewClient checks the configuration (parses the key) without connecting.
@@ -141,7 +153,7 @@ func NewClient(cfg SSHConfig) (*Client, error) {
 	if cfg.KeepaliveCountMax == 0 {
 		cfg.KeepaliveCountMax = 3
 	}
-	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}}, nil
+	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}, dials: map[string]*dialCall{}}, nil
 }
 
 func (c SSHConfig) signer() (ssh.Signer, error) {
@@ -240,6 +252,9 @@ func (c *Client) clientConfig(h Host) (*ssh.ClientConfig, error) {
 }
 
 // conn returns the cached connection to h, dialling (through the bastion, if any) with backoff.
+// Callers that need h while it is being dialled wait for that dial: one handshake per host, however
+// many reads run at once. A caller whose context ends stops waiting; the dial goes on for the others
+// under its own starter's context.
 func (c *Client) conn(ctx context.Context, h Host) (*ssh.Client, error) {
 	key := h.connKey()
 	c.mu.Lock()
@@ -247,8 +262,37 @@ func (c *Client) conn(ctx context.Context, h Host) (*ssh.Client, error) {
 		c.mu.Unlock()
 		return cl, nil
 	}
+	if d, ok := c.dials[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-d.done:
+			if d.err != nil && d.abandoned && ctx.Err() == nil {
+				return c.conn(ctx, h) // the dial's starter gave up, not the host: dial again
+			}
+			return d.cl, d.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("host %s: %w", h.Name, ctx.Err())
+		}
+	}
+	d := &dialCall{done: make(chan struct{})}
+	c.dials[key] = d
 	c.mu.Unlock()
 
+	d.cl, d.err = c.dialWithBackoff(ctx, h)
+	d.abandoned = ctx.Err() != nil
+	c.mu.Lock()
+	delete(c.dials, key)
+	if d.err == nil {
+		c.conns[key] = d.cl
+		go c.keepalive(h, d.cl)
+	}
+	c.mu.Unlock()
+	close(d.done)
+	return d.cl, d.err
+}
+
+// dialWithBackoff dials h up to DialAttempts times, with backoff; a host-key mismatch is final.
+func (c *Client) dialWithBackoff(ctx context.Context, h Host) (*ssh.Client, error) {
 	var cl *ssh.Client
 	var err error
 	backoff := 500 * time.Millisecond
@@ -265,18 +309,7 @@ func (c *Client) conn(ctx context.Context, h Host) (*ssh.Client, error) {
 			backoff *= 2
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if existing, ok := c.conns[key]; ok {
-		_ = cl.Close()
-		return existing, nil
-	}
-	c.conns[key] = cl
-	go c.keepalive(h, cl)
-	return cl, nil
+	return cl, err
 }
 
 // keepalive asks the host for a sign of life every KeepaliveInterval and closes the connection
