@@ -7,6 +7,9 @@ import (
 	"maps"
 	"reflect"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
@@ -243,15 +246,20 @@ func (l *Lifecycle) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpe
 }
 
 func (l *Lifecycle) FindEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, error) {
-	region, cluster, err := ParseClusterID(clusterID)
-	if err != nil {
-		return nil, err
-	}
-	e, err := l.b.FindEndpoint(ctx, region, cluster, name)
+	e, err := l.find(ctx, clusterID, name)
 	if err != nil {
 		return nil, err
 	}
 	return endpointOf(e, false), nil
+}
+
+// find reads the endpoint name of the cluster clusterID names.
+func (l *Lifecycle) find(ctx context.Context, clusterID, name string) (*Endpoint, error) {
+	region, cluster, err := ParseClusterID(clusterID)
+	if err != nil {
+		return nil, err
+	}
+	return l.b.FindEndpoint(ctx, region, cluster, name)
 }
 
 func (l *Lifecycle) WaitEndpointReady(ctx context.Context, clusterID, name string) (*backend.Endpoint, error) {
@@ -276,11 +284,7 @@ func (l *Lifecycle) DeleteEndpoint(ctx context.Context, clusterID, name string, 
 
 // EndpointSpec reads the settings back from the spec in the endpoint's launch template's user data.
 func (l *Lifecycle) EndpointSpec(ctx context.Context, clusterID, name string) (*vllm.AppliedSpec, *backend.Endpoint, error) {
-	region, cluster, err := ParseClusterID(clusterID)
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := l.b.FindEndpoint(ctx, region, cluster, name)
+	e, err := l.find(ctx, clusterID, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,21 +298,61 @@ func (l *Lifecycle) EndpointSpec(ctx context.Context, clusterID, name string) (*
 // EndpointTarget is the load balancer's URL, the served model name from the user data's spec and
 // the API key from Secrets Manager.
 func (l *Lifecycle) EndpointTarget(ctx context.Context, clusterID, name string) (*backend.Target, error) {
-	applied, e, err := l.EndpointSpec(ctx, clusterID, name)
+	e, t, err := l.ReadEndpoint(ctx, clusterID, name)
 	if err != nil {
 		if errors.Is(err, backend.ErrNotFound) {
 			return nil, fmt.Errorf("model endpoint %s does not exist in cluster %s: %w", name, clusterID, err)
 		}
 		return nil, err
 	}
-	region, cluster, _ := ParseClusterID(clusterID)
-	key, err := l.b.APIKey(ctx, region, cluster, name)
-	if err != nil {
+	if t == nil {
+		err := fmt.Errorf("model endpoint %s of cluster %s has no launch template (or user data) to read its served "+
+			"model name from: apply it again", name, clusterID)
+		if e.Details.(*Endpoint).APIKeySecretARN == "" {
+			err = fmt.Errorf("model endpoint %s of cluster %s has no API key secret: apply it again: %w", name, clusterID, backend.ErrNotFound)
+		}
 		return nil, err
 	}
+	return t, nil
+}
+
+// ReadEndpoint implements backend.EndpointReader: the endpoint's read, plus the API key's value
+// (one GetSecretValue) when the key's secret exists, so a route to an endpoint refreshed in the
+// same run makes no AWS call. The target is nil when the endpoint's launch template or key is
+// missing (the endpoint then leaves state).
+func (l *Lifecycle) ReadEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, *backend.Target, error) {
+	e, err := l.find(ctx, clusterID, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := endpointOf(e, false)
+	if e.UserData == "" || e.APIKeySecretARN == "" {
+		return out, nil, nil
+	}
+	applied, err := e.AppliedSpec()
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := l.b.secretValue(ctx, e.Region, e.APIKeySecretARN)
+	if err != nil {
+		return nil, nil, err
+	}
 	t := &backend.Target{URLs: []string{e.URL}, ServedModelName: applied.ServedModelName, APIKey: key}
-	if d, ok := e.Details.(*Endpoint); ok && d.HealthyTargets > 0 {
+	if e.HealthyTargets > 0 {
 		t.Ready = 1
 	}
-	return t, nil
+	return out, t, nil
+}
+
+// secretValue reads a secret's value by its ARN (one GetSecretValue).
+func (b *Backend) secretValue(ctx context.Context, region, arn string) (string, error) {
+	client, err := b.SecretsManager(ctx, region)
+	if err != nil {
+		return "", err
+	}
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return "", fmt.Errorf("reading secret %s: %w", arn, err)
+	}
+	return aws.ToString(out.SecretString), nil
 }
