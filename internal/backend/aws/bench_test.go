@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
@@ -48,7 +49,20 @@ func BenchmarkRefreshCalls(b *testing.B) {
 	}{
 		{"cluster", func() error { _, err := be.FindCluster(ctx, region, cluster.Name); return err }},
 		{"endpoint", func() error { _, err := be.FindEndpoint(ctx, region, cluster.Name, endpoint.Name); return err }},
-		{"route-target", func() error { // what inferstack_api_route asks of an AWS endpoint
+		{"plan-endpoint+route", func() error { // one plan's refresh of the endpoint and its route (Read and ModifyPlan), through the provider's per-run cache
+			c := backend.Cached(awsbackend.NewLifecycle(be, nil))
+			cid := awsbackend.ClusterID(region, cluster.Name)
+			if _, err := c.FindEndpoint(ctx, cid, endpoint.Name); err != nil {
+				return err
+			}
+			for range 2 {
+				if _, err := c.EndpointTarget(ctx, cid, endpoint.Name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"route-target", func() error { // what inferstack_api_route asked of an AWS endpoint before the cache
 			if _, err := be.FindEndpoint(ctx, region, cluster.Name, endpoint.Name); err != nil {
 				return err
 			}
