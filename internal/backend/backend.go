@@ -156,9 +156,28 @@ type EndpointSpec struct {
 	// APIKey is the key clients send (required); HFToken the Hub token for gated or private
 	// models ("" otherwise). Secrets: never logged, never on a command line.
 	APIKey, HFToken string
+	// ScaleTarget is what the platform's autoscaler holds per replica between MinReplicas and
+	// MaxReplicas (nil: bounds only). Backends without Capabilities.Autoscaling never get one.
+	ScaleTarget *ScaleTarget
 	// Settings is the backend's own endpoint block (aws: *aws.EndpointSettings), nil when unset.
 	Settings any
 }
+
+// ScaleTarget is a serving signal held at Value per replica by the platform's autoscaler.
+type ScaleTarget struct {
+	Metric string // one of ScaleMetrics
+	Value  float64
+}
+
+// Serving signals an autoscaler can track (autoscaling.target.metric), read from vLLM's gauges.
+const (
+	MetricRequestsWaiting = vllm.MetricRequestsWaiting
+	MetricRequestsRunning = vllm.MetricRequestsRunning
+	MetricKVCacheUsage    = vllm.MetricKVCacheUsage
+)
+
+// ScaleMetrics lists the serving signals, sorted.
+var ScaleMetrics = []string{MetricKVCacheUsage, MetricRequestsRunning, MetricRequestsWaiting}
 
 // DeleteOptions tune DeleteEndpoint.
 type DeleteOptions struct {
@@ -197,7 +216,9 @@ type Endpoint struct {
 	// Desired is the replica count the platform holds (AWS: the group's desired capacity); Min
 	// and Max its autoscaling bounds. 0 where not applicable.
 	Desired, Min, Max int64
-	Status            string
+	// ScaleTarget is what the platform's autoscaler holds (nil: none, or not an autoscaling backend).
+	ScaleTarget *ScaleTarget
+	Status      string
 	// Unreachable names hosts that could not be asked; Missing parts deleted outside
 	// Terraform (the resource then leaves state).
 	Unreachable []string

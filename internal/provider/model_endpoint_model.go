@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -78,7 +79,44 @@ var engineAttrTypes = map[string]attr.Type{
 	"enable_prefix_caching": types.BoolType, "extra_args": types.ListType{ElemType: types.StringType},
 }
 
-var autoscalingAttrTypes = map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type}
+var (
+	scaleTargetAttrTypes = map[string]attr.Type{"metric": types.StringType, "value": types.Float64Type}
+	autoscalingAttrTypes = map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type,
+		"target": types.ObjectType{AttrTypes: scaleTargetAttrTypes}}
+)
+
+// scaleTargetValue is a backend's scale target as the autoscaling.target attribute.
+func scaleTargetValue(t *backend.ScaleTarget) types.Object {
+	if t == nil {
+		return types.ObjectNull(scaleTargetAttrTypes)
+	}
+	return types.ObjectValueMust(scaleTargetAttrTypes, map[string]attr.Value{"metric": types.StringValue(t.Metric), "value": types.Float64Value(t.Value)})
+}
+
+// expandScaleTarget is autoscaling.target as the backend takes it (nil when unset).
+func expandScaleTarget(autoscaling types.Object) *backend.ScaleTarget {
+	if autoscaling.IsNull() || autoscaling.IsUnknown() {
+		return nil
+	}
+	t, ok := autoscaling.Attributes()["target"].(types.Object)
+	if !ok || t.IsNull() || t.IsUnknown() {
+		return nil
+	}
+	m, _ := t.Attributes()["metric"].(types.String)
+	v, _ := t.Attributes()["value"].(types.Float64)
+	return &backend.ScaleTarget{Metric: m.ValueString(), Value: v.ValueFloat64()}
+}
+
+// withScaleTarget is autoscaling with target as the backend reads it, so that a policy changed or
+// deleted outside Terraform is planned back.
+func withScaleTarget(autoscaling types.Object, t *backend.ScaleTarget) types.Object {
+	if autoscaling.IsNull() || autoscaling.IsUnknown() {
+		return autoscaling
+	}
+	attrs := maps.Clone(autoscaling.Attributes())
+	attrs["target"] = scaleTargetValue(t)
+	return types.ObjectValueMust(autoscalingAttrTypes, attrs)
+}
 
 // metricsTargetAttrTypes is one element of metrics_targets, the shape
 // inferstack_prometheus_config's targets take.
@@ -168,6 +206,7 @@ func (r *modelEndpointResource) expandEndpointSpec(ctx context.Context, plan mod
 		attrs := plan.Autoscaling.Attributes()
 		spec.MinReplicas = attrs["min"].(types.Int64).ValueInt64()
 		spec.MaxReplicas = attrs["max"].(types.Int64).ValueInt64()
+		spec.ScaleTarget = expandScaleTarget(plan.Autoscaling)
 	}
 	if adapter != nil {
 		settings, d := adapter.ExpandEndpoint(ctx, block)

@@ -97,6 +97,10 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 			resp.Diagnostics.AddAttributeError(path.Root("autoscaling").AtName("min"), "invalid autoscaling",
 				fmt.Sprintf("autoscaling.min: %d is above autoscaling.max (%d): set min <= max.", lo.ValueInt64(), hi.ValueInt64()))
 		}
+		if t, ok := attrs["target"].(types.Object); ok && !t.IsNull() && !lo.IsUnknown() && !hi.IsUnknown() && lo.ValueInt64() == hi.ValueInt64() {
+			resp.Diagnostics.AddAttributeError(path.Root("autoscaling").AtName("target"), "invalid autoscaling",
+				fmt.Sprintf("autoscaling.target: min and max are both %d, so there is nothing to scale: set max above min, or remove the target.", lo.ValueInt64()))
+		}
 	}
 	if cfg.Engine == nil {
 		return
@@ -458,6 +462,9 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 		keepUnreachable(ctx, state, e, &resp.Diagnostics)
 	}
 	flattenEndpoint(&state, e)
+	if b.Capabilities().Autoscaling {
+		state.Autoscaling = withScaleTarget(state.Autoscaling, e.ScaleTarget)
+	}
 	if b.Capabilities().Autoscaling && state.Autoscaling.IsNull() && e.Desired > 0 {
 		state.Replicas = types.Int64Value(e.Desired)
 	}
@@ -579,7 +586,7 @@ func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.Im
 	}
 	if b.Capabilities().Autoscaling && (e.Min != e.Desired || e.Max != e.Desired) {
 		m.Autoscaling = types.ObjectValueMust(autoscalingAttrTypes, map[string]attr.Value{
-			"min": types.Int64Value(e.Min), "max": types.Int64Value(e.Max)})
+			"min": types.Int64Value(e.Min), "max": types.Int64Value(e.Max), "target": scaleTargetValue(e.ScaleTarget)})
 	}
 	var whole types.Object
 	resp.Diagnostics.Append(resp.State.Get(ctx, &whole)...)

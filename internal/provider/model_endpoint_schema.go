@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -21,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
@@ -164,6 +166,27 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Attributes: map[string]schema.Attribute{
 					"min": schema.Int64Attribute{Required: true, MarkdownDescription: "Fewest replicas.", Validators: []validator.Int64{int64validator.AtLeast(0)}},
 					"max": schema.Int64Attribute{Required: true, MarkdownDescription: "Most replicas.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"target": schema.SingleNestedAttribute{
+						Optional: true,
+						MarkdownDescription: "The serving signal the autoscaler holds per replica, between `min` and `max`. On AWS " +
+							"each node publishes vLLM's gauges to CloudWatch every minute (namespace `Inferstack/vLLM`, dimension `AutoScalingGroupName`; the nodes' role may put metrics in that namespace only), and a " +
+							"target-tracking policy on the endpoint's Auto Scaling group holds their average. Unset: the group " +
+							"keeps `replicas` within the bounds and no policy is made (attach your own).",
+						Attributes: map[string]schema.Attribute{
+							"metric": schema.StringAttribute{
+								Required: true,
+								MarkdownDescription: "`requests_waiting` (vLLM's `vllm:num_requests_waiting`: requests queued), " +
+									"`requests_running` (`vllm:num_requests_running`: the running batch) or `kv_cache_usage` " +
+									"(`vllm:kv_cache_usage_perc`, 0 to 1).",
+								Validators: []validator.String{stringvalidator.OneOf(backend.ScaleMetrics...)},
+							},
+							"value": schema.Float64Attribute{
+								Required:            true,
+								MarkdownDescription: "The target per replica, above 0 (e.g. 4 requests waiting, or 0.7 of the KV cache).",
+								Validators:          []validator.Float64{float64validator.AtLeast(0.000001)},
+							},
+						},
+					},
 				},
 			},
 			"api_key": schema.StringAttribute{

@@ -58,6 +58,8 @@ type nodeSpec struct {
 	ReadyTimeoutSeconds int           `json:"ready_timeout_seconds"`
 	Secrets             []nodeSecret  `json:"secrets"`
 	Replicas            []nodeReplica `json:"replicas"`
+	// MetricsPublish is omitted when the node publishes nothing, so specs without it do not change.
+	MetricsPublish *nodeMetricsPublish `json:"metrics_publish,omitempty"`
 }
 
 type nodeSecret struct {
@@ -100,6 +102,7 @@ func NodeBundle(spec Spec) (Bundle, error) {
 		ReadyTimeoutSeconds: int(math.Ceil(s.ReadyTimeout.Seconds())),
 		Secrets:             []nodeSecret{},
 		Replicas:            []nodeReplica{},
+		MetricsPublish:      s.MetricsPublish.node(),
 	}
 	if s.Runtime == RuntimePodman {
 		ns.Image = qualifyImage(ns.Image)

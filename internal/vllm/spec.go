@@ -69,6 +69,9 @@ type Spec struct {
 	// ReadyTimeout bounds the node script's wait for the replicas to answer /health and list the
 	// served model in /v1/models. Default DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// MetricsPublish, when set, makes the node publish the endpoint's serving signals to
+	// CloudWatch every minute, for autoscaling on them (AWS).
+	MetricsPublish *MetricsPublish
 }
 
 // Model is a Hugging Face model pinned to a commit.
@@ -226,6 +229,7 @@ const (
 	AttrExtraArgs            = "engine.extra_args"
 	AttrLoRAAdapters         = "lora_adapters"
 	AttrReplicas             = "replicas"
+	AttrAutoscaling          = "autoscaling"
 	AttrGPUsPerReplica       = "gpus_per_replica"
 	AttrRuntime              = "runtime"
 	AttrListenAddress        = "listen_address"
@@ -381,6 +385,11 @@ func (s Spec) Validate() error {
 	}
 	if p := imageProblem(s.Engine.Image); p != "" {
 		bad(AttrImage, "%q %s", s.Engine.Image, p)
+	}
+	if s.MetricsPublish != nil {
+		if p := s.MetricsPublish.problem(); p != "" {
+			bad(AttrAutoscaling, "publishing metrics: %s", p)
+		}
 	}
 
 	e := s.Engine

@@ -210,7 +210,7 @@ func (l *Lifecycle) endpointSpec(spec backend.EndpointSpec) (EndpointSpec, error
 	}
 	return EndpointSpec{
 		Region: region, Cluster: cluster, Name: spec.Name,
-		Port: set.Port, Replicas: spec.Replicas, MinReplicas: spec.MinReplicas, MaxReplicas: spec.MaxReplicas,
+		Port: set.Port, Replicas: spec.Replicas, MinReplicas: spec.MinReplicas, MaxReplicas: spec.MaxReplicas, ScaleTarget: spec.ScaleTarget,
 		Node: spec.Node, APIKey: spec.APIKey, HFToken: spec.HFToken,
 		HealthCheckGraceSeconds: set.HealthCheckGraceSeconds, MinHealthyPercentage: set.MinHealthyPercentage,
 		Tags: maps.Clone(l.defaultTags),
@@ -220,7 +220,7 @@ func (l *Lifecycle) endpointSpec(spec backend.EndpointSpec) (EndpointSpec, error
 func endpointOf(e *Endpoint, ready bool) *backend.Endpoint {
 	out := &backend.Endpoint{
 		ID: e.ID, ClusterID: ClusterID(e.Region, e.Cluster), Name: e.Name, URL: e.URL,
-		Desired: e.Desired, Min: e.Min, Max: e.Max, Missing: e.Missing, Details: e,
+		Desired: e.Desired, Min: e.Min, Max: e.Max, ScaleTarget: e.ScaleTarget, Missing: e.Missing, Details: e,
 	}
 	switch {
 	case ready || (e.HealthyTargets >= e.Desired && e.Refresh == "" && e.Desired > 0):

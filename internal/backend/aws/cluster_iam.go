@@ -16,7 +16,9 @@ import (
 // The nodes' identity: a role EC2 may assume, with AmazonSSMManagedInstanceCore (Session Manager
 // and Run Command instead of SSH) and an inline policy that reads this cluster's secrets only
 // (Secrets Manager names under "inferstack/<cluster>/" in the cluster's region), and an instance
-// profile holding it. Other policies a user attaches to the role are left alone.
+// profile holding it. The same inline policy lets the nodes publish the endpoints' serving
+// signals to CloudWatch, in MetricsNamespace only (autoscaling on them). Other policies a user
+// attaches to the role are left alone.
 
 const (
 	ssmCorePolicy     = "AmazonSSMManagedInstanceCore"
@@ -43,6 +45,13 @@ func secretsPolicy(roleARN, region string, n Names) string {
 			"Effect":   "Allow",
 			"Action":   []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"},
 			"Resource": fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s*", partition, region, account, n.SecretsPrefix),
+		}, map[string]any{
+			// PutMetricData has no resource ARN: the namespace condition is its only scope.
+			"Sid":       "PublishServingSignals",
+			"Effect":    "Allow",
+			"Action":    "cloudwatch:PutMetricData",
+			"Resource":  "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": MetricsNamespace}},
 		}},
 	}
 	b, _ := json.Marshal(doc)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -62,6 +63,9 @@ type EndpointSpec struct {
 	Port                     int64
 	Replicas                 int64 // the group's desired capacity
 	MinReplicas, MaxReplicas int64 // the group's bounds; 0 = Replicas
+	// ScaleTarget, when set, is held by a target-tracking policy on the group, from the serving
+	// signals the nodes publish to CloudWatch (MetricsNamespace).
+	ScaleTarget *backend.ScaleTarget
 	// Node is the endpoint's vLLM spec. The backend sets Endpoint (Name), Replicas (one per node,
 	// on Port, with all the node's GPUs), ListenAddress (the node's private IP) and Secrets.
 	Node    vllm.Spec
@@ -86,8 +90,10 @@ type Endpoint struct {
 	LaunchTemplateVersion  int64 // the version the group launches
 	ClusterTemplateVersion int64 // the cluster's base template version it was built from
 	GroupName              string
+	GroupARN               string
 	Desired, Min, Max      int64
-	InstanceIDs            []string // sorted
+	ScaleTarget            *backend.ScaleTarget // the group's target-tracking policy; nil: none
+	InstanceIDs            []string             // sorted
 	TargetGroupARN         string
 	ListenerARN            string
 	Port                   int64
@@ -200,6 +206,16 @@ func checkEndpointSpec(s EndpointSpec) error {
 	if s.MinReplicas < 0 || s.MinReplicas > s.Replicas || s.MaxReplicas < s.Replicas {
 		bad("autoscaling", "min %d, replicas %d and max %d must satisfy 0 <= min <= replicas <= max", s.MinReplicas, s.Replicas, s.MaxReplicas)
 	}
+	if t := s.ScaleTarget; t != nil {
+		switch {
+		case cloudWatchMetric(t.Metric) == "":
+			bad("autoscaling.target.metric", "%q is not a serving signal: use one of %s", t.Metric, strings.Join(backend.ScaleMetrics, ", "))
+		case !(t.Value > 0) || math.IsInf(t.Value, 0):
+			bad("autoscaling.target.value", "%g must be above 0 (per replica)", t.Value)
+		case s.MinReplicas == s.MaxReplicas:
+			bad("autoscaling", "a target needs room to scale: min %d equals max %d", s.MinReplicas, s.MaxReplicas)
+		}
+	}
 	if s.APIKey == "" {
 		bad("api_key", "is required: vLLM never runs without an API key")
 	}
@@ -302,6 +318,9 @@ func nodeSpec(s EndpointSpec, region string, gpus int64, sec endpointSecrets) vl
 		n.Env = map[string]string{}
 	}
 	n.Env[EnvSecretsVersion] = versions
+	if s.ScaleTarget != nil {
+		n.MetricsPublish = metricsPublish(region, EndpointResourceNames(s.Cluster, s.Name).Group)
+	}
 	return n
 }
 

@@ -120,6 +120,9 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureScalingPolicy(ctx, cl.asg, n.Group, s.ScaleTarget); err != nil {
+		return nil, err
+	}
 	if err := rollNodes(ctx, cl.ec2, cl.asg, s, n.Group, lt, prev); err != nil {
 		return nil, err
 	}
@@ -212,6 +215,12 @@ func (b *Backend) readEndpoint(ctx context.Context, cl *endpointClients, region,
 	}
 	for _, in := range g.Instances {
 		e.InstanceIDs = append(e.InstanceIDs, aws.ToString(in.InstanceId))
+	}
+	e.GroupARN = aws.ToString(g.AutoScalingGroupARN)
+	if p, err := findScalingPolicy(ctx, cl.asg, n.Group); err != nil {
+		return nil, err
+	} else if p != nil {
+		e.ScaleTarget = scaleTargetOf(*p, n.Group)
 	}
 	slices.Sort(e.InstanceIDs)
 	if err := readEndpointTemplate(ctx, cl.ec2, e, *g, n.LaunchTemplate); err != nil {
