@@ -354,6 +354,12 @@ func (r *modelEndpointResource) endpointTarget(clusterID, summary string, diags 
 func (r *modelEndpointResource) deploy(ctx context.Context, b backend.Backend, spec backend.EndpointSpec, plan *modelEndpointResourceModel,
 	o *splitObject, state *tfsdk.State, summary string, diags *diag.Diagnostics) {
 	tflog.Info(ctx, "deploying model endpoint", map[string]any{"endpoint": spec.Name, "backend": b.Name(), "replicas": spec.Replicas})
+	// Each step as it happens, at INFO (TF_LOG=INFO): on-prem the node script's steps per host
+	// (pulling, starting, ready), on a cloud the nodes healthy and the refresh under way.
+	ctx = backend.WithProgress(ctx, func(source, message string) {
+		tflog.Info(ctx, fmt.Sprintf("model endpoint %s: %s: %s", spec.Name, source, message),
+			map[string]any{"endpoint": spec.Name, "source": source})
+	})
 	e, err := b.EnsureEndpoint(ctx, spec)
 	if e != nil {
 		flattenEndpoint(plan, e)

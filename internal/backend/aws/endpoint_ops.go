@@ -329,12 +329,17 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, region, cluster, name s
 		return nil, err
 	}
 	var e *Endpoint
+	last := ""
 	err = waitFor(ctx, fmt.Sprintf("model endpoint %s of inference cluster %s in %s to be ready", name, cluster, region), func() (bool, error) {
 		cur, err := b.readEndpoint(ctx, cl, region, cluster, name)
 		if err != nil {
 			return false, err
 		}
 		e = cur
+		if msg := waitProgress(cur); msg != last {
+			backend.Report(ctx, cur.GroupName, msg)
+			last = msg
+		}
 		if err := refreshFailed(ctx, cl.asg, cur); err != nil {
 			return false, err
 		}
@@ -344,6 +349,16 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, region, cluster, name s
 		err = fmt.Errorf("%w: %s", err, notReady(context.WithoutCancel(ctx), cl.elb, e))
 	}
 	return e, err
+}
+
+// waitProgress says where a wait for readiness stands: healthy targets of the desired count, and
+// the instance refresh under way.
+func waitProgress(e *Endpoint) string {
+	msg := fmt.Sprintf("%d of %d nodes healthy behind the load balancer", e.HealthyTargets, e.Desired)
+	if e.Refresh != "" && refreshActive(astypes.InstanceRefreshStatus(e.Refresh)) {
+		msg += "; instance refresh " + strings.ToLower(e.Refresh)
+	}
+	return msg
 }
 
 // refreshFailed is an error when the endpoint's latest instance refresh failed or rolled back.

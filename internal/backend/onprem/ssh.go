@@ -23,6 +23,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
+	"github.com/inferstack/terraform-provider-inferstack/internal/vllm"
 )
 
 // ShimPATH is the first line of every remote command; see the package comment.
@@ -436,6 +439,12 @@ func (c *Client) Run(ctx context.Context, h Host, script string, stdin []byte) (
 		}
 		var stdout, stderr bytes.Buffer
 		sess.Stdout, sess.Stderr = &stdout, &stderr
+		if backend.Reporting(ctx) {
+			// The node script logs each step to stderr as it happens: pass them on line by line.
+			lines := &lineReporter{ctx: ctx, source: h.Name}
+			defer lines.flush()
+			sess.Stderr = io.MultiWriter(&stderr, lines)
+		}
 		sess.Stdin = bytes.NewReader(stdin)
 		run := newRunID()
 		done := make(chan error, 1)
@@ -460,6 +469,48 @@ func (c *Client) Run(ctx context.Context, h Host, script string, stdin []byte) (
 			c.forget(h)
 			return stdout.Bytes(), fmt.Errorf("%w: host %s: connection lost: %v", ErrUnreachable, h.Name, err)
 		}
+	}
+}
+
+// lineReporter passes each complete line written to it to the context's progress reporter,
+// without the node script's timestamp and name ("2026-01-01T00:00:00Z inferstack-node: ").
+type lineReporter struct {
+	ctx     context.Context
+	source  string
+	mu      sync.Mutex
+	partial []byte
+}
+
+func (l *lineReporter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.report(string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *lineReporter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.partial) > 0 {
+		l.report(string(l.partial))
+		l.partial = nil
+	}
+}
+
+func (l *lineReporter) report(line string) {
+	if _, rest, ok := strings.Cut(line, " inferstack-node: "); ok {
+		line = rest
+	}
+	if line = strings.TrimSpace(line); line != "" && !vllm.HasControl(line) {
+		backend.Report(l.ctx, l.source, line)
 	}
 }
 
