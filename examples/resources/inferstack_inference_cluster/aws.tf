@@ -31,5 +31,5 @@ output "prod_load_balancer" {
 }
 
 output "prod_gpu" {
-  value = inferstack_inference_cluster.prod.gpu # { model = "L40S", count = 4, memory_mib = 46068 }
+  value = inferstack_inference_cluster.prod.aws.gpu # { model = "L40S", count = 4, memory_mib = 46068 }
 }
