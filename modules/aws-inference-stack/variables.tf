@@ -134,7 +134,7 @@ variable "serving_ports" {
 }
 
 variable "endpoints" {
-  description = "vLLM endpoints to run on the cluster, by name: the Hugging Face model (pinned to the commit its revision resolves to), engine settings, replicas (an Auto Scaling group's desired count) or autoscaling bounds, and the load balancer port (one of serving_ports, one endpoint per port)."
+  description = "vLLM endpoints to run on the cluster, by name: the Hugging Face model (pinned to the commit its revision resolves to), engine settings, replicas (an Auto Scaling group's desired count) or autoscaling bounds (with an optional target on a serving signal: requests_waiting, requests_running or kv_cache_usage per replica), and the load balancer port (one of serving_ports, one endpoint per port)."
   type = map(object({
     model                      = string
     revision                   = optional(string, "main")
@@ -148,7 +148,7 @@ variable "endpoints" {
     max_num_seqs               = optional(number)
     extra_args                 = optional(list(string))
     replicas                   = optional(number)
-    autoscaling                = optional(object({ min = number, max = number }))
+    autoscaling                = optional(object({ min = number, max = number, target = optional(object({ metric = string, value = number })) }))
     port                       = optional(number, 8000)
     health_check_grace_seconds = optional(number)
     min_healthy_percentage     = optional(number)

@@ -29,7 +29,7 @@ variables {
   api_key       = "test-key"
   endpoints = {
     qwen  = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 2, max_model_len = 16384 }
-    llama = { model = "meta-llama/Llama-3.1-8B-Instruct", revision = "v1", port = 8001, autoscaling = { min = 1, max = 4 } }
+    llama = { model = "meta-llama/Llama-3.1-8B-Instruct", revision = "v1", port = 8001, autoscaling = { min = 1, max = 4, target = { metric = "requests_waiting", value = 4 } } }
     small = { model = "Qwen/Qwen2.5-7B-Instruct-AWQ", port = 8002, autoscaling = { min = 0, max = 3 }, replicas = 2 }
   }
 }
@@ -76,6 +76,10 @@ run "wires_cluster_and_endpoints" {
   assert {
     condition     = inferstack_model_endpoint.this["llama"].replicas == 1 && inferstack_model_endpoint.this["llama"].autoscaling.max == 4
     error_message = "with autoscaling and no replicas, replicas should start at autoscaling.min"
+  }
+  assert {
+    condition     = inferstack_model_endpoint.this["llama"].autoscaling.target.metric == "requests_waiting" && inferstack_model_endpoint.this["qwen"].autoscaling == null && inferstack_model_endpoint.this["small"].autoscaling.target == null
+    error_message = "autoscaling.target should pass through, unset by default"
   }
   assert {
     condition     = inferstack_model_endpoint.this["small"].replicas == 2 && inferstack_model_endpoint.this["small"].autoscaling.min == 0
