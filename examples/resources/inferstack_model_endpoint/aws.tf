@@ -16,9 +16,15 @@ resource "inferstack_model_endpoint" "llama" {
     max_model_len        = 32768
   }
 
-  replicas    = 2                    # the group's desired count
-  autoscaling = { min = 1, max = 4 } # the group's bounds
-  api_key     = var.vllm_key         # stored in Secrets Manager, read by the nodes at boot
+  replicas = 2 # the group's desired count
+  autoscaling = {
+    min = 1 # the group's bounds
+    max = 4
+    # A target-tracking policy holds 4 requests waiting per replica: each node publishes vLLM's
+    # gauges to CloudWatch (namespace Inferstack/vLLM) every minute.
+    target = { metric = "requests_waiting", value = 4 }
+  }
+  api_key = var.vllm_key # stored in Secrets Manager, read by the nodes at boot
 
   aws = {
     port                       = 8000 # one of the cluster's serving_ports
