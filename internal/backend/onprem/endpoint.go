@@ -480,12 +480,6 @@ type hostRead struct {
 	hasSpec   bool
 }
 
-// endpointStatus asks h for the endpoint's status; ok is false when the endpoint is not there.
-func (c *Client) endpointStatus(ctx context.Context, h Host, endpoint string) (vllm.Status, bool, error) {
-	r, err := c.readHost(ctx, h, endpoint, false)
-	return r.st, r.found, err
-}
-
 // readHost asks h for the endpoint's status in one session and, withTarget, for what a route
 // needs of it too (the applied spec, a NUL, the API key from its root-only file: the key only
 // on stdout).

@@ -121,7 +121,7 @@ func run(tofu, mirror, dir, standin, ns string) error {
 	for _, n := range counts {
 		r, err := b.scale(n)
 		if err != nil {
-			return fmt.Errorf("N = %d: %w", n, err)
+			return fmt.Errorf("the fleet of %d: %w", n, err)
 		}
 		applies[n] = r.apply
 		objects := 2*n + 1
