@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -176,8 +177,8 @@ const (
 	MetricKVCacheUsage    = vllm.MetricKVCacheUsage
 )
 
-// ScaleMetrics lists the serving signals, sorted.
-var ScaleMetrics = []string{MetricKVCacheUsage, MetricRequestsRunning, MetricRequestsWaiting}
+// ScaleMetrics lists the serving signals (vllm.ServingMetrics' names), sorted.
+var ScaleMetrics = slices.Sorted(maps.Keys(vllm.ServingMetrics))
 
 // DeleteOptions tune DeleteEndpoint.
 type DeleteOptions struct {

@@ -111,11 +111,12 @@ resource "inferstack_model_endpoint" "test" {
 	})
 }
 
-// TestAccAPIRoute_targetFromEndpointReadAWS: the calls a plan makes to moto (through the proxy)
+// TestAccAPIRoute_targetFromEndpointReadAWS (ap-east-1: catalogOncePerRun counts calls in
+// ca-central-1, which this test's cluster and endpoint would add to): the calls a plan makes to moto (through the proxy)
 // do not grow with the routes to an endpoint, and the key's secret value is read once per run.
 func TestAccAPIRoute_targetFromEndpointReadAWS(t *testing.T) {
 	t.Parallel()
-	f := newAWSClusterFixture(t, "ca-central-1", "10.76.0.0/16")
+	f := newAWSClusterFixture(t, "ap-east-1", "10.76.0.0/16")
 	gw := standin.Start(gatewayMasterKey)
 	t.Cleanup(gw.Close)
 	ep := acctest.TestName("ep")

@@ -49,11 +49,11 @@ type nodeMetricsPublish struct {
 }
 
 var (
-	cwNameRE       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/_.:#-]{0,254}$`)
-	promMetricRE   = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	awsRegionRE    = regexp.MustCompile(`^([a-z]{2}(-[a-z]+)+-[0-9]+)?$`)
-	dimensionRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/_.:#-]{0,254}$`)
-	dimensionValRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/_.:#-]{0,254}$`)
+	// cwNameRE is a CloudWatch namespace, metric, dimension name or value as this provider
+	// makes them: plain names only.
+	cwNameRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/_.:#-]{0,254}$`)
+	promMetricRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	awsRegionRE  = regexp.MustCompile(`^([a-z]{2}(-[a-z]+)+-[0-9]+)?$`)
 )
 
 // problem returns what is wrong with p, "" when nothing: every value goes into a JSON document
@@ -64,7 +64,7 @@ func (p *MetricsPublish) problem() string {
 		return fmt.Sprintf("namespace %q is not a CloudWatch namespace", p.Namespace)
 	case !awsRegionRE.MatchString(p.Region):
 		return fmt.Sprintf("region %q is not an AWS region", p.Region)
-	case !dimensionRE.MatchString(p.Dimension) || !dimensionValRE.MatchString(p.DimensionValue):
+	case !cwNameRE.MatchString(p.Dimension) || !cwNameRE.MatchString(p.DimensionValue):
 		return fmt.Sprintf("dimension %q = %q is not a CloudWatch dimension", p.Dimension, p.DimensionValue)
 	case len(p.Metrics) == 0:
 		return "no metric to publish"

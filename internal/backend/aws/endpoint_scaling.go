@@ -26,18 +26,15 @@ const MetricsNamespace = "Inferstack/vLLM"
 // scalingPolicyName is the endpoint's one target-tracking policy on its group.
 const scalingPolicyName = "inferstack-target"
 
-// cloudWatchMetric is the CloudWatch metric name of a scaling metric (backend.ScaleMetrics).
-func cloudWatchMetric(metric string) string {
-	switch metric {
-	case backend.MetricRequestsWaiting:
-		return "RequestsWaiting"
-	case backend.MetricRequestsRunning:
-		return "RequestsRunning"
-	case backend.MetricKVCacheUsage:
-		return "KVCacheUsage"
-	}
-	return ""
+// cloudWatchMetrics are the CloudWatch metric names of the scaling metrics (backend.ScaleMetrics).
+var cloudWatchMetrics = map[string]string{
+	backend.MetricRequestsWaiting: "RequestsWaiting",
+	backend.MetricRequestsRunning: "RequestsRunning",
+	backend.MetricKVCacheUsage:    "KVCacheUsage",
 }
+
+// cloudWatchMetric is the CloudWatch metric name of a scaling metric, "" for another name.
+func cloudWatchMetric(metric string) string { return cloudWatchMetrics[metric] }
 
 // metricsPublish is what the node script publishes for an endpoint with a scale target: every
 // scaling metric, so a change of the target's metric needs no new node.
@@ -66,8 +63,10 @@ func ensureScalingPolicy(ctx context.Context, client *autoscaling.Client, group 
 		}
 		return nil
 	}
-	if cur != nil && scaleTargetOf(*cur, group) != nil && *scaleTargetOf(*cur, group) == *target {
-		return nil
+	if cur != nil {
+		if t := scaleTargetOf(*cur, group); t != nil && *t == *target {
+			return nil
+		}
 	}
 	_, err = client.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{
 		AutoScalingGroupName: aws.String(group),
