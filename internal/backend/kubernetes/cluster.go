@@ -272,6 +272,16 @@ func (b *Backend) EnsureCluster(ctx context.Context, _ string, spec backend.Clus
 	case ns.Status.Phase == corev1.NamespaceTerminating:
 		return nil, fmt.Errorf("namespace %s of inference cluster %s is being deleted: wait until it is gone, then apply again", s.Namespace, id)
 	}
+	existing, err := c.CoreV1().ConfigMaps(s.Namespace).Get(ctx, ConfigMapName(s.Name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("reading ConfigMap %s of inference cluster %s: %w", ConfigMapName(s.Name), id, err)
+	case existing.Labels[LabelManagedBy] != ManagedByValue || existing.Labels[LabelCluster] != s.Name:
+		return nil, &backend.InputError{Attribute: "name", Summary: "name taken",
+			Detail: fmt.Sprintf("ConfigMap %s/%s exists and is not labelled as inference cluster %s's (%s=%s): the provider does not take over "+
+				"objects it did not make. Choose another name, or delete that ConfigMap.", s.Namespace, existing.Name, s.Name, LabelCluster, s.Name)}
+	}
 	data, err := json.Marshal(s)
 	if err != nil {
 		return nil, err

@@ -122,6 +122,13 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 		}
 		return nil, err
 	}
+	// Rendering checks the spec before anything is read or written; the Secret goes first, as
+	// its resourceVersion goes on the pod template.
+	in := endpointInput{Cluster: cl, Spec: spec, Settings: set}
+	objs, err := renderEndpoint(in)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range parts(c, t.ns, t.name) {
 		l, err := p.labels(ctx)
 		switch {
@@ -134,12 +141,6 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 					"the provider does not take over objects it did not make. Choose another name, or delete that %s.",
 					p.kind, t.ns, p.name, t.name, t.cluster, LabelCluster, t.cluster, LabelEndpoint, t.name, p.kind)}
 		}
-	}
-	in := endpointInput{Cluster: cl, Spec: spec, Settings: set}
-	// The secret first: its resourceVersion goes on the pod template.
-	objs, err := renderEndpoint(in)
-	if err != nil {
-		return nil, err
 	}
 	apply := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	what := func(kind, name string) string {
