@@ -24,6 +24,13 @@ provider "inferstack" {
     ssh_private_key = var.ssh_private_key
   }
 
+  # Kubernetes clusters with GPU nodes: as terraform-provider-kubernetes is configured (host with a
+  # token, client certificate or exec plugin; else KUBE_CONFIG_PATH(S) / KUBECONFIG; else in-cluster).
+  kubernetes {
+    config_path    = "~/.kube/config"
+    config_context = "gpu-cluster"
+  }
+
   # Azure is a GPU catalogue so far (inferstack_gpu_types with cloud = "azure").
   azure {
     subscription_id = var.azure_subscription_id

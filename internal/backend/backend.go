@@ -128,6 +128,21 @@ type CapacityReader interface {
 	ClusterCapacity(ctx context.Context, clusterID string) (*Capacity, error)
 }
 
+// PoolReader is implemented by backends whose clusters are pools of nodes a scheduler of the
+// platform places replicas on (Kubernetes): the nodes by kind, for inferstack_deployment_plan to
+// size against. An empty pool is no error.
+type PoolReader interface {
+	ClusterPool(ctx context.Context, clusterID string) ([]HostKind, error)
+}
+
+// HostKind is a kind of node in a pool: Hosts nodes of GPUsPerHost GPUs of one model each.
+type HostKind struct {
+	GPUModel     string // as the platform names it, e.g. "NVIDIA-L40S"
+	GPUMemoryMiB int64  // memory per GPU; 0 when the platform does not say
+	GPUsPerHost  int64
+	Hosts        int64
+}
+
 // Capacity sums up a cluster's GPUs.
 type Capacity struct {
 	// GPUModel and GPUMemoryMiB describe one GPU of the largest node (the smallest memory among

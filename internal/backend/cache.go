@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,6 +178,19 @@ func (c *cached) ClusterCapacity(ctx context.Context, id string) (*Capacity, err
 	out := *v.(*Capacity)
 	return &out, nil
 }
+
+// ClusterPool implements PoolReader for a backend that does (read through, uncached: only
+// inferstack_deployment_plan asks, once per read); ErrNoPool for one that does not.
+func (c *cached) ClusterPool(ctx context.Context, id string) ([]HostKind, error) {
+	pr, ok := c.Backend.(PoolReader)
+	if !ok {
+		return nil, ErrNoPool
+	}
+	return pr.ClusterPool(ctx, id)
+}
+
+// ErrNoPool is what ClusterPool returns for a backend whose clusters are not node pools.
+var ErrNoPool = errors.New("the cluster's backend does not list a node pool")
 
 func (c *cached) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpoint, error) {
 	c.dropEndpoint(spec.ClusterID, spec.Name)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -136,6 +137,12 @@ func (d *deploymentPlanDataSource) Schema(_ context.Context, _ datasource.Schema
 						Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
 					},
 				},
+			},
+			"cluster_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Size against the nodes of an `inferstack_inference_cluster` whose platform schedules " +
+					"replicas itself (Kubernetes: the schedulable nodes matching its node selector, by GPU product, count " +
+					"and memory). Set this, `candidates`, `gpus`, or several.",
 			},
 			"gpus": schema.ListNestedAttribute{
 				Optional:            true,
@@ -293,7 +300,7 @@ func (d *deploymentPlanDataSource) Configure(_ context.Context, req datasource.C
 
 func (d *deploymentPlanDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
 	return []datasource.ConfigValidator{
-		datasourcevalidator.AtLeastOneOf(path.MatchRoot("candidates"), path.MatchRoot("gpus")),
+		datasourcevalidator.AtLeastOneOf(path.MatchRoot("candidates"), path.MatchRoot("gpus"), path.MatchRoot("cluster_id")),
 	}
 }
 
@@ -351,6 +358,12 @@ func (d *deploymentPlanDataSource) Read(ctx context.Context, req datasource.Read
 		return
 	}
 	r := expandDeploymentPlan(m, model)
+	if !m.ClusterID.IsNull() {
+		r.GPUs = append(r.GPUs, d.clusterPool(ctx, m.ClusterID.ValueString(), &resp.Diagnostics)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	// Bad input stops here, before the cloud is asked for its catalog.
 	if ps := r.Validate(); len(ps) > 0 {
 		addProblems(&resp.Diagnostics, path.Empty(), summary, ps)
@@ -436,6 +449,7 @@ type deploymentPlanDataSourceModel struct {
 	MaxNodes             types.Int64                `tfsdk:"max_nodes"`
 	Candidates           *deploymentCandidatesModel `tfsdk:"candidates"`
 	GPUs                 []deploymentGPUsModel      `tfsdk:"gpus"`
+	ClusterID            types.String               `tfsdk:"cluster_id"`
 
 	SHA                      types.String                `tfsdk:"sha"`
 	WeightsBytes             types.Int64                 `tfsdk:"weights_bytes"`
@@ -606,6 +620,54 @@ func flattenDeploymentCandidate(c sizing.Candidate) deploymentCandidateModel {
 		out.KVCacheBytesPerGPU = types.Int64Value(c.KVCacheBytesPerGPU)
 		out.AllowanceBytesPerGPU = types.Int64Value(c.AllowanceBytesPerGPU)
 		out.RequiredBytesPerGPU = types.Int64Value(c.RequiredBytesPerGPU)
+	}
+	return out
+}
+
+// clusterPool is the cluster's nodes as kinds of host, for sizing against them.
+func (d *deploymentPlanDataSource) clusterPool(ctx context.Context, clusterID string, diags *diag.Diagnostics) []sizing.HostGPUs {
+	p := path.Root("cluster_id")
+	reg := d.data.registry("planning deployment", diags)
+	if reg == nil {
+		return nil
+	}
+	b, err := reg.ForClusterID(clusterID)
+	if err != nil {
+		diags.AddAttributeError(p, "invalid cluster_id", "cluster_id: "+err.Error())
+		return nil
+	}
+	pr, ok := b.(backend.PoolReader)
+	if !ok {
+		diags.AddAttributeError(p, "cluster_id is not a node pool", "cluster_id: this backend's clusters are not node pools")
+		return nil
+	}
+	kinds, err := pr.ClusterPool(ctx, clusterID)
+	switch {
+	case errors.Is(err, backend.ErrNoPool):
+		diags.AddAttributeError(p, "cluster_id is not a node pool",
+			fmt.Sprintf("cluster_id: %s is %s cluster, whose hosts are listed by the cluster itself: size against them with gpus "+
+				"(one element per kind of host), or use a Kubernetes cluster's id.", clusterID, clusterKind(b.Name())))
+		return nil
+	case err != nil:
+		diags.AddAttributeError(p, "reading the cluster's nodes", fmt.Sprintf("cluster_id: reading the nodes of %s: %v", clusterID, err))
+		return nil
+	case len(kinds) == 0:
+		diags.AddAttributeWarning(p, "no GPU nodes in the pool",
+			fmt.Sprintf("cluster_id: no schedulable node with nvidia.com/gpu matches %s's node selector; nothing to size against there.", clusterID))
+	}
+	var out []sizing.HostGPUs
+	for _, k := range kinds {
+		h := sizing.HostGPUs{Model: strings.ReplaceAll(k.GPUModel, "-", " "), Count: k.GPUsPerHost, Hosts: &k.Hosts}
+		if k.GPUMemoryMiB > 0 {
+			gib := float64(k.GPUMemoryMiB) / 1024
+			h.MemoryGiB = &gib
+		} else if _, known := sizing.FindGPU(h.Model, 0); !known {
+			diags.AddAttributeError(p, "unknown GPU memory",
+				fmt.Sprintf("cluster_id: %d node(s) have GPUs %q without the nvidia.com/gpu.memory label (GPU feature discovery), "+
+					"and the model is not in the known table: label the nodes, or size with gpus and memory_gib.", k.Hosts, k.GPUModel))
+			continue
+		}
+		out = append(out, h)
 	}
 	return out
 }

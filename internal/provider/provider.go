@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
 	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	azurebackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/azure"
+	k8sbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/kubernetes"
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend/onprem"
 )
 
@@ -202,6 +205,68 @@ func (p *inferstackProvider) Schema(_ context.Context, _ provider.SchemaRequest,
 					},
 				},
 			},
+			"kubernetes": schema.SingleNestedBlock{
+				MarkdownDescription: "How the Kubernetes API server of `kubernetes` clusters is reached, as " +
+					"terraform-provider-kubernetes users write it: `host` with a token, client certificate or `exec` " +
+					"plugin (EKS, AKS and GKE's credential plugins work); else kubeconfig files (`config_path`, " +
+					"`config_paths`, then `KUBE_CONFIG_PATH`, `KUBE_CONFIG_PATHS`, `KUBECONFIG`) with `config_context`; " +
+					"else the in-cluster service account. Objects are written with server-side apply, field manager `inferstack`.",
+				Attributes: map[string]schema.Attribute{
+					"config_path": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Path of a kubeconfig file. Defaults to `KUBE_CONFIG_PATH`.",
+					},
+					"config_paths": schema.ListAttribute{
+						ElementType:         types.StringType,
+						Optional:            true,
+						MarkdownDescription: "Paths of kubeconfig files, merged in order. Defaults to `KUBE_CONFIG_PATHS`, then `KUBECONFIG` (both split on `:`).",
+					},
+					"config_context": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Context of the kubeconfig to use. Defaults to `KUBE_CTX`, then the kubeconfig's current context.",
+					},
+					"host": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "URL of the API server (`https://...`). Defaults to `KUBE_HOST`. Overrides the kubeconfig's server.",
+					},
+					"token": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "Bearer token. Defaults to `KUBE_TOKEN`.",
+					},
+					"cluster_ca_certificate": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "PEM of the API server's certificate authority. Defaults to `KUBE_CLUSTER_CA_CERT_DATA`.",
+					},
+					"client_certificate": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "PEM client certificate. Defaults to `KUBE_CLIENT_CERT_DATA`.",
+					},
+					"client_key": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "PEM key of `client_certificate`. Defaults to `KUBE_CLIENT_KEY_DATA`.",
+					},
+					"insecure": schema.BoolAttribute{
+						Optional:            true,
+						MarkdownDescription: "Skip verification of the server's certificate (tests only). Defaults to `KUBE_INSECURE`.",
+					},
+				},
+				Blocks: map[string]schema.Block{
+					"exec": schema.SingleNestedBlock{
+						MarkdownDescription: "A client-go credential plugin, e.g. `aws eks get-token`, `kubelogin`, `gke-gcloud-auth-plugin`.",
+						Attributes: map[string]schema.Attribute{
+							"api_version": schema.StringAttribute{
+								Optional:            true,
+								MarkdownDescription: "API version of the ExecCredential, e.g. `client.authentication.k8s.io/v1beta1`.",
+							},
+							"command": schema.StringAttribute{Optional: true, MarkdownDescription: "The plugin's executable."},
+							"args":    schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Its arguments."},
+							"env":     schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Extra environment of the plugin."},
+						},
+					},
+				},
+			},
 			"onprem": schema.SingleNestedBlock{
 				MarkdownDescription: "How on-prem GPU hosts are reached over SSH. The credential lives here, not on " +
 					"the cluster, so that every resource that works on a cluster's hosts (the cluster itself, its " +
@@ -253,6 +318,27 @@ type inferstackProviderModel struct {
 	Azure       *azureModel       `tfsdk:"azure"`
 	Gateway     *gatewayModel     `tfsdk:"gateway"`
 	OnPrem      *onPremModel      `tfsdk:"onprem"`
+	Kubernetes  *kubernetesModel  `tfsdk:"kubernetes"`
+}
+
+type kubernetesModel struct {
+	ConfigPath           types.String         `tfsdk:"config_path"`
+	ConfigPaths          types.List           `tfsdk:"config_paths"`
+	ConfigContext        types.String         `tfsdk:"config_context"`
+	Host                 types.String         `tfsdk:"host"`
+	Token                types.String         `tfsdk:"token"`
+	ClusterCACertificate types.String         `tfsdk:"cluster_ca_certificate"`
+	ClientCertificate    types.String         `tfsdk:"client_certificate"`
+	ClientKey            types.String         `tfsdk:"client_key"`
+	Insecure             types.Bool           `tfsdk:"insecure"`
+	Exec                 *kubernetesExecModel `tfsdk:"exec"`
+}
+
+type kubernetesExecModel struct {
+	APIVersion types.String `tfsdk:"api_version"`
+	Command    types.String `tfsdk:"command"`
+	Args       types.List   `tfsdk:"args"`
+	Env        types.Map    `tfsdk:"env"`
 }
 
 type onPremModel struct {
@@ -319,6 +405,7 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 	data.Azure = azurebackend.New(azCfg)
 	data.Gateway = expandGateway(cfg.Gateway, &resp.Diagnostics)
 	data.OnPrem = expandOnPrem(cfg.OnPrem)
+	k8sCfg := expandKubernetes(ctx, cfg.Kubernetes, data.UserAgent, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -330,6 +417,7 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 			UserAgent:  data.UserAgent,
 		}),
 		awsbackend.NewLifecycle(data.AWS, data.AWSDefaultTags),
+		k8sbackend.New(k8sCfg),
 	)
 	for _, b := range p.extraBackends {
 		data.Backends.Register(b)
@@ -583,4 +671,58 @@ func (tagKeysValidator) ValidateMap(_ context.Context, req validator.MapRequest,
 			resp.Diagnostics.AddAttributeError(p, "invalid tag value", fmt.Sprintf("%s: tag values have at most 256 characters.", req.Path))
 		}
 	}
+}
+
+// expandKubernetes is the kubernetes block with terraform-provider-kubernetes' environment
+// variables as fallbacks, then KUBECONFIG. Nothing is read or dialled here.
+func expandKubernetes(ctx context.Context, m *kubernetesModel, userAgent string, diags *diag.Diagnostics) k8sbackend.Config {
+	if m == nil {
+		m = &kubernetesModel{}
+	}
+	c := k8sbackend.Config{
+		ConfigContext:        stringOr(m.ConfigContext, "KUBE_CTX"),
+		Host:                 stringOr(m.Host, "KUBE_HOST"),
+		Token:                stringOr(m.Token, "KUBE_TOKEN"),
+		ClusterCACertificate: stringOr(m.ClusterCACertificate, "KUBE_CLUSTER_CA_CERT_DATA"),
+		ClientCertificate:    stringOr(m.ClientCertificate, "KUBE_CLIENT_CERT_DATA"),
+		ClientKey:            stringOr(m.ClientKey, "KUBE_CLIENT_KEY_DATA"),
+		Insecure:             boolOr(m.Insecure, "KUBE_INSECURE", diags, path.Root("kubernetes").AtName("insecure")),
+		UserAgent:            userAgent,
+	}
+	if p := stringOr(m.ConfigPath, "KUBE_CONFIG_PATH"); p != "" {
+		c.ConfigPaths = append(c.ConfigPaths, p)
+	}
+	if !m.ConfigPaths.IsNull() && !m.ConfigPaths.IsUnknown() {
+		var ps []string
+		diags.Append(m.ConfigPaths.ElementsAs(ctx, &ps, false)...)
+		c.ConfigPaths = append(c.ConfigPaths, ps...)
+	}
+	if len(c.ConfigPaths) == 0 {
+		for _, env := range []string{"KUBE_CONFIG_PATHS", "KUBECONFIG"} {
+			if v := os.Getenv(env); v != "" {
+				c.ConfigPaths = slices.DeleteFunc(filepath.SplitList(v), func(s string) bool { return s == "" })
+				break
+			}
+		}
+	}
+	if c.Host != "" {
+		checkURL(c.Host, path.Root("kubernetes").AtName("host"), "KUBE_HOST", diags)
+	}
+	if (c.ClientCertificate == "") != (c.ClientKey == "") {
+		diags.AddAttributeError(path.Root("kubernetes").AtName("client_key"), "incomplete client certificate",
+			"Set both kubernetes.client_certificate and kubernetes.client_key (or KUBE_CLIENT_CERT_DATA and KUBE_CLIENT_KEY_DATA), or neither.")
+	}
+	if e := m.Exec; e != nil && !(e.Command.IsNull() && e.APIVersion.IsNull()) {
+		x := &k8sbackend.ExecConfig{APIVersion: e.APIVersion.ValueString(), Command: e.Command.ValueString()}
+		if x.Command == "" || x.APIVersion == "" {
+			diags.AddAttributeError(path.Root("kubernetes").AtName("exec"), "incomplete exec plugin",
+				"kubernetes.exec needs both command and api_version (e.g. \"client.authentication.k8s.io/v1beta1\").")
+		}
+		x.Args = listOf[string](ctx, e.Args, diags)
+		if !e.Env.IsNull() && !e.Env.IsUnknown() {
+			diags.Append(e.Env.ElementsAs(ctx, &x.Env, false)...)
+		}
+		c.Exec = x
+	}
+	return c
 }

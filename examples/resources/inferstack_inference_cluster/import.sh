@@ -5,3 +5,7 @@ terraform import inferstack_inference_cluster.lab 'onprem/lab/eyJuIjoibGFiIiwici
 # An AWS cluster is imported by aws/<region>/<name> (or <region>/<name>, or <name> in the
 # provider's region); the read fills in its aws block from AWS.
 terraform import inferstack_inference_cluster.prod aws/us-east-1/llm-prod
+
+# A Kubernetes cluster is imported by kubernetes/<namespace>/<name>; its settings are read back from
+# the ConfigMap inferstack-cluster-<name> in the namespace.
+terraform import inferstack_inference_cluster.k8s kubernetes/inference/gpu-pool

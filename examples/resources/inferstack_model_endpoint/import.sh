@@ -6,3 +6,6 @@ terraform import inferstack_model_endpoint.qwen "$(terraform output -raw cluster
 # An endpoint on an AWS cluster imports the same way; its settings are read back from the spec in
 # its launch template's user data.
 terraform import inferstack_model_endpoint.llama 'aws/us-east-1/llm-prod,llama-8b'
+
+# On a Kubernetes cluster the settings are read back from the Deployment's pod template.
+terraform import inferstack_model_endpoint.qwen 'kubernetes/inference/gpu-pool,qwen-7b'

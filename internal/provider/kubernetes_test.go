@@ -1,0 +1,389 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/hfhub"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/kubelab"
+	standin "github.com/inferstack/terraform-provider-inferstack/internal/acctest/litellm"
+)
+
+// Clusters and endpoints on the lab's real control plane (kube-apiserver, controller-manager,
+// scheduler, etcd; kwok plays the kubelets of fake GPU nodes). Every test gets GPU nodes of its
+// own, labelled with its pool, so that tests running in parallel do not take each other's GPUs;
+// the real scheduler places replicas on them by nvidia.com/gpu. Nothing connects to a Service or
+// Pod address: the tests ask the API server on 127.0.0.1.
+
+type k8sFixture struct {
+	t    *testing.T
+	lab  *kubelab.Lab
+	name string // the cluster's name
+	ns   string // its namespace
+	pool string // the node label value that selects the test's nodes
+}
+
+const k8sPoolLabel = "inferstack.test/pool"
+
+// newK8sFixture adds the test's GPU nodes: gpus[i] GPUs of product on node <pool>-<i>.
+func newK8sFixture(t *testing.T, suffix, product string, memMiB int64, gpus ...int) k8sFixture {
+	t.Helper()
+	lab := acctest.Kubernetes(t)
+	f := k8sFixture{t: t, lab: lab, name: acctest.TestName(suffix), pool: acctest.TestName(suffix)}
+	f.ns = f.name
+	for i, n := range gpus {
+		node := fmt.Sprintf("%s-%d", f.pool, i)
+		if _, err := lab.AddGPUNode(context.Background(), kubelab.NodeSpec{
+			Name: node, GPUProduct: product, GPUs: n, GPUMemoryMiB: memMiB,
+			Labels: map[string]string{k8sPoolLabel: f.pool},
+		}); err != nil {
+			t.Fatalf("adding node %s: %v", node, err)
+		}
+		t.Cleanup(func() { _ = lab.DeleteNode(context.Background(), node) })
+	}
+	return f
+}
+
+func (f k8sFixture) client() kubernetes.Interface { return f.lab.Client() }
+
+func (f k8sFixture) provider(gw *standin.Server) string {
+	b := "provider \"inferstack\" {\n" + huggingFaceBlock(sharedHub().URL, "") +
+		fmt.Sprintf("  kubernetes {\n    host                   = %q\n    token                  = %q\n    cluster_ca_certificate = %q\n  }\n",
+			f.lab.Host, f.lab.Token, string(f.lab.CACertPEM))
+	if gw != nil {
+		b += fmt.Sprintf("  gateway {\n    url        = %q\n    master_key = %q\n  }\n", gw.URL, gatewayMasterKey)
+	}
+	return b + "}\n"
+}
+
+func (f k8sFixture) clusterBlock() string {
+	return fmt.Sprintf(`
+resource "inferstack_inference_cluster" "test" {
+  name = %q
+  kubernetes = {
+    namespace     = %q
+    node_selector = { %q = %q }
+    tolerations   = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+  }
+}
+`, f.name, f.ns, k8sPoolLabel, f.pool)
+}
+
+// endpoint is an endpoint resource named addr on the test's cluster.
+func (f k8sFixture) endpoint(addr, name string, replicas int, extra string) string {
+	return fmt.Sprintf(`
+resource "inferstack_model_endpoint" %q {
+  cluster_id = inferstack_inference_cluster.test.id
+  name       = %q
+  model      = { id = "Qwen/Qwen2.5-7B-Instruct" }
+  replicas   = %d
+  api_key    = %q
+%s
+}
+`, addr, name, replicas, endpointAPIKey, extra)
+}
+
+func (f k8sFixture) deployment(name string) (*appsv1.Deployment, error) {
+	return f.client().AppsV1().Deployments(f.ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+// checkDeployment asserts what the endpoint's Deployment runs: replicas, the pinned revision and
+// served name in the arguments (and no secret there), GPUs per pod, the key from the Secret.
+func (f k8sFixture) checkDeployment(name string, replicas int32, gpus int64, args ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		d, err := f.deployment(name)
+		if err != nil {
+			return fmt.Errorf("reading the Deployment: %w", err)
+		}
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != replicas {
+			return fmt.Errorf("Deployment replicas = %v, want %d", d.Spec.Replicas, replicas)
+		}
+		if d.Status.ReadyReplicas != replicas {
+			return fmt.Errorf("Deployment ready replicas = %d, want %d", d.Status.ReadyReplicas, replicas)
+		}
+		if len(d.Spec.Template.Spec.Containers) != 1 {
+			return fmt.Errorf("%d containers, want 1", len(d.Spec.Template.Spec.Containers))
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		all := strings.Join(append(append([]string{}, c.Command...), c.Args...), " ")
+		for _, a := range append([]string{"--revision " + sharedHub().SHA(hfhub.Qwen7BID, "main"), "--served-model-name Qwen/Qwen2.5-7B-Instruct"}, args...) {
+			if !strings.Contains(all, a) {
+				return fmt.Errorf("the container's arguments lack %q: %s", a, all)
+			}
+		}
+		if strings.Contains(all, endpointAPIKey) {
+			return fmt.Errorf("the API key is in the container's arguments")
+		}
+		if got := c.Resources.Limits.Name("nvidia.com/gpu", "0"); got.Value() != gpus {
+			return fmt.Errorf("nvidia.com/gpu limit = %s, want %d", got, gpus)
+		}
+		var keyFromSecret bool
+		for _, e := range c.Env {
+			if e.Value == endpointAPIKey {
+				return fmt.Errorf("the API key is a literal env value (%s)", e.Name)
+			}
+			if e.Name == "VLLM_API_KEY" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				keyFromSecret = true
+			}
+		}
+		if !keyFromSecret {
+			return fmt.Errorf("VLLM_API_KEY does not come from a Secret")
+		}
+		if d.Spec.Template.Spec.NodeSelector[k8sPoolLabel] != f.pool {
+			return fmt.Errorf("node selector %v lacks the cluster's %s=%s", d.Spec.Template.Spec.NodeSelector, k8sPoolLabel, f.pool)
+		}
+		return nil
+	}
+}
+
+// objectsLeft lists what of the test's is left in its namespace (by the managed-by label),
+// and whether the namespace is still there and not terminating.
+func (f k8sFixture) objectsLeft() ([]string, error) {
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=inferstack"}
+	var left []string
+	c := f.client()
+	if l, err := c.AppsV1().Deployments(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "Deployment "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	if l, err := c.CoreV1().Services(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "Service "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	if l, err := c.CoreV1().Secrets(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "Secret "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	if l, err := c.CoreV1().ConfigMaps(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "ConfigMap "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	if l, err := c.PolicyV1().PodDisruptionBudgets(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "PodDisruptionBudget "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	if l, err := c.NetworkingV1().NetworkPolicies(f.ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			left = append(left, "NetworkPolicy "+o.Name)
+		}
+	} else {
+		return nil, err
+	}
+	ns, err := c.CoreV1().Namespaces().Get(ctx, f.ns, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, err
+	case ns.Status.Phase != corev1.NamespaceTerminating:
+		left = append(left, "Namespace "+f.ns)
+	}
+	return left, nil
+}
+
+func (f k8sFixture) checkDestroyed(*terraform.State) error {
+	left, err := f.objectsLeft()
+	if err != nil {
+		return fmt.Errorf("asking the API server what is left: %w", err)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("left after destroy: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+const k8sEndpointAddr = "inferstack_model_endpoint.test"
+const k8sClusterAddr = "inferstack_inference_cluster.test"
+
+// TestAccKubernetes_basic: a cluster and an endpoint with a route, import of both, replicas
+// changed in place, an engine setting that rolls the Deployment, and a Deployment deleted out of
+// band planned back.
+func TestAccKubernetes_basic(t *testing.T) {
+	t.Parallel()
+	f := newK8sFixture(t, "k8s", "NVIDIA-L40S", 46068, 2, 2)
+	gw := startGateway(t)
+	endpoint := acctest.TestName("qwen")
+	route := acctest.TestName("k8s-route")
+	clusterID := "kubernetes/" + f.ns + "/" + f.name
+	wantURL := fmt.Sprintf("http://%s.%s.svc:8000/v1", endpoint, f.ns)
+	routeHCL := fmt.Sprintf("\nresource \"inferstack_api_route\" \"test\" {\n  name        = %q\n  endpoint_id = inferstack_model_endpoint.test.id\n}\n", route)
+	config := func(replicas int, extra string) string {
+		return f.provider(gw) + f.clusterBlock() + f.endpoint("test", endpoint, replicas, extra) + routeHCL
+	}
+	var generation int64
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             resource.ComposeAggregateTestCheckFunc(f.checkDestroyed, checkAPIRoutesDestroyed(gw)),
+		Steps: []resource.TestStep{
+			{
+				Config: config(1, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(k8sClusterAddr, tfjsonpath.New("id"), knownvalue.StringExact(clusterID)),
+					statecheck.ExpectKnownValue(k8sClusterAddr, tfjsonpath.New("kubernetes").AtMapKey("nodes"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact(f.pool + "-0"), "gpu_product": knownvalue.StringExact("NVIDIA-L40S"),
+							"gpus": knownvalue.Int64Exact(2), "gpu_memory_mib": knownvalue.Int64Exact(46068),
+						}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact(f.pool + "-1"), "gpu_product": knownvalue.StringExact("NVIDIA-L40S"),
+							"gpus": knownvalue.Int64Exact(2), "gpu_memory_mib": knownvalue.Int64Exact(46068),
+						}),
+					})),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("id"), knownvalue.StringExact(clusterID+","+endpoint)),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("url"), knownvalue.StringExact(wantURL)),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
+					statecheck.ExpectKnownValue(apiRouteAddr, tfjsonpath.New("resolved_urls"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(wantURL)})),
+					statecheck.ExpectKnownValue(apiRouteAddr, tfjsonpath.New("resolved_served_model_name"), knownvalue.StringExact("Qwen/Qwen2.5-7B-Instruct")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					f.checkDeployment(endpoint, 1, 1),
+					checkRouteDeployments(gw, apiRouteAddr, func(_ int, d standin.Stored) error {
+						return checkParams(d.LiteLLMParams, map[string]string{
+							"model": "hosted_vllm/Qwen/Qwen2.5-7B-Instruct", "api_base": wantURL, "api_key": endpointAPIKey,
+						})
+					}),
+				),
+			},
+			{ResourceName: k8sClusterAddr, ImportState: true, ImportStateVerify: true},
+			{
+				ResourceName: k8sEndpointAddr, ImportState: true, ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"api_key", "timeouts", "model.revision", "force_remove_unreachable", "rollout"},
+			},
+			{
+				Config: config(2, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(k8sEndpointAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(f.checkDeployment(endpoint, 2, 1), func(*terraform.State) error {
+					d, err := f.deployment(endpoint)
+					if err == nil {
+						generation = d.Generation
+					}
+					return err
+				}),
+			},
+			{
+				// An engine setting rolls the Deployment: a new pod template, every replica updated.
+				Config: config(2, "  engine = { max_model_len = 8192 }"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(k8sEndpointAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(f.checkDeployment(endpoint, 2, 1, "--max-model-len 8192"), func(*terraform.State) error {
+					d, err := f.deployment(endpoint)
+					if err != nil {
+						return err
+					}
+					if d.Generation <= generation || d.Status.UpdatedReplicas != 2 || d.Status.ObservedGeneration != d.Generation {
+						return fmt.Errorf("the Deployment did not roll: generation %d (was %d), observed %d, updated %d",
+							d.Generation, generation, d.Status.ObservedGeneration, d.Status.UpdatedReplicas)
+					}
+					return nil
+				}),
+			},
+			{
+				// Deleted out of band: planned back, and made again.
+				PreConfig: func() {
+					if err := f.client().AppsV1().Deployments(f.ns).Delete(context.Background(), endpoint, metav1.DeleteOptions{}); err != nil {
+						t.Fatalf("deleting the Deployment: %v", err)
+					}
+				},
+				Config:             config(2, "  engine = { max_model_len = 8192 }"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config(2, "  engine = { max_model_len = 8192 }"),
+				Check:  f.checkDeployment(endpoint, 2, 1, "--max-model-len 8192"),
+			},
+		},
+	})
+}
+
+// TestAccKubernetes_sharedPool: two endpoints share a pool of two GPUs; a third that does not fit
+// fails the apply with the scheduler's own words, and the next apply without it converges.
+func TestAccKubernetes_sharedPool(t *testing.T) {
+	t.Parallel()
+	f := newK8sFixture(t, "k8s-pool", "NVIDIA-A100-SXM4-80GB", 81920, 2)
+	a, b, c := acctest.TestName("a"), acctest.TestName("b"), acctest.TestName("c")
+	two := f.provider(nil) + f.clusterBlock() + f.endpoint("a", a, 1, "") + f.endpoint("b", b, 1, "")
+	three := two + f.endpoint("c", c, 1, "  timeouts = { create = \"3m\" }")
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             f.checkDestroyed,
+		Steps: []resource.TestStep{
+			{
+				Config: two,
+				Check:  resource.ComposeAggregateTestCheckFunc(f.checkDeployment(a, 1, 1), f.checkDeployment(b, 1, 1)),
+			},
+			{
+				Config:      three,
+				ExpectError: errorLike("Insufficient nvidia.com/gpu"),
+			},
+			{
+				Config: two,
+				Check: func(*terraform.State) error {
+					if _, err := f.deployment(c); !apierrors.IsNotFound(err) {
+						return fmt.Errorf("the endpoint that did not fit is still there after it left the configuration: %v", err)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// TestAccKubernetes_planChecks: bad settings are refused at plan time, naming the attribute.
+func TestAccKubernetes_planChecks(t *testing.T) {
+	t.Parallel()
+	f := newK8sFixture(t, "k8s-bad", "NVIDIA-L40S", 46068)
+	bad := func(block string) string {
+		return f.provider(nil) + fmt.Sprintf("resource \"inferstack_inference_cluster\" \"test\" {\n  name = %q\n  kubernetes = %s\n}\n", f.name, block)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		Steps: []resource.TestStep{
+			{Config: bad(`{ namespace = "Not_A_Namespace" }`), PlanOnly: true, ExpectError: errorLike("namespace")},
+			{Config: bad(`{ namespace = "ok", tolerations = [{ key = "x", effect = "Sometimes" }] }`), PlanOnly: true, ExpectError: errorLike("effect")},
+			{
+				Config:      f.provider(nil) + f.clusterBlock() + f.endpoint("test", "x", 1, "  kubernetes = { allowed_cidrs = [\"10.0.0.1/8\"] }"),
+				PlanOnly:    true,
+				ExpectError: errorLike("is not a CIDR block"),
+			},
+		},
+	})
+}
