@@ -10,6 +10,8 @@ variables {
   # Secret, kept out of state.
   api_key_wo         = "module-test-key"
   api_key_wo_version = 1
+  # The endpoint's NetworkPolicy admits the gateway's namespace (it need not exist).
+  gateway_namespaces = ["litellm"]
   endpoints = {
     qwen = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 1, max_model_len = 16384 }
   }
@@ -25,8 +27,8 @@ run "apply_on_the_lab" {
     error_message = "the lab's GPU nodes matching node_selector should be listed"
   }
   assert {
-    condition     = alltrue([for n in output.nodes : n.gpu_product == var.node_selector["nvidia.com/gpu.product"]])
-    error_message = "only nodes matching node_selector should be listed"
+    condition     = alltrue([for n in output.nodes : n.gpu_product == "NVIDIA-L40S"])
+    error_message = "only nodes matching node_selector should be listed (the L40S node, not the lab's A100 node)"
   }
   assert {
     condition     = anytrue([for n in output.nodes : n.gpu_product == "NVIDIA-L40S" && n.gpus == 2 && n.gpu_memory_mib == 46068])
@@ -51,5 +53,23 @@ run "apply_on_the_lab" {
   assert {
     condition     = output.served_model_names["qwen"] == "Qwen/Qwen2.5-7B-Instruct"
     error_message = "the served model name should default to the model's id"
+  }
+}
+
+# An engine change is in place: the Deployment rolls its pod (max_surge 1: the new pod takes the
+# node's second GPU before the old one goes), behind the same Service.
+run "engine_change_rolls_in_place" {
+  variables {
+    endpoints = {
+      qwen = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 1, max_model_len = 8192 }
+    }
+  }
+  assert {
+    condition     = output.endpoints["qwen"].url == "http://qwen.${var.namespace}.svc:8000/v1" && output.endpoints["qwen"].id == "${output.cluster_id},qwen"
+    error_message = "the endpoint should keep its id and its Service"
+  }
+  assert {
+    condition     = inferstack_model_endpoint.this["qwen"].engine.max_model_len == 8192 && output.endpoints["qwen"].status == "ready"
+    error_message = "the new engine settings should be applied and the rolled replica ready"
   }
 }
