@@ -2,9 +2,11 @@
 // moto as AWS behind the harness proxy (with EC2 GPU quotas, instance refresh, and a VPC with two
 // private subnets to put an inference cluster in), and SSH "GPU hosts" (real sshd, shimmed
 // nvidia-smi, docker and systemctl, a vLLM stand-in). It is the test harness, run as a
-// long-lived process.
+// long-lived process. With --kubernetes it also runs a Kubernetes control plane
+// (internal/acctest/kubelab, from the binaries `make tools` builds beside this one) with two kwok
+// GPU nodes, and writes its kubeconfig to DIR/kubeconfig.
 //
-//	inferstack-lab up   --dir .lab [--standin bin/vllm-standin]   start in the background (idempotent)
+//	inferstack-lab up   --dir .lab [--standin bin/vllm-standin] [--kubernetes]   start in the background (idempotent)
 //	inferstack-lab down --dir .lab                                  stop it and everything it started
 //	inferstack-lab serve --dir .lab                                 run in the foreground (what up starts)
 package main
@@ -30,6 +32,7 @@ import (
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/hfhub"
+	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/kubelab"
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/litellm"
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/sshlab"
 )
@@ -44,6 +47,14 @@ type Info struct {
 	SSHKeyFile  string     `json:"ssh_private_key_file"`
 	Hosts       []HostInfo `json:"hosts"`
 	AWS         AWSInfo    `json:"aws"`
+	Kubernetes  *KubeInfo  `json:"kubernetes,omitempty"`
+}
+
+// KubeInfo describes the lab's Kubernetes control plane (with --kubernetes).
+type KubeInfo struct {
+	Kubeconfig string   `json:"kubeconfig"`
+	Host       string   `json:"host"`
+	Nodes      []string `json:"nodes"`
 }
 
 // AWSInfo is what the lab made in moto for an inference cluster.
@@ -73,7 +84,9 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	dir := fs.String("dir", ".lab", "lab directory (state, logs, lab.json)")
 	standin := fs.String("standin", "", "prebuilt vllm-standin binary (default: built on start)")
+	kube := fs.Bool("kubernetes", false, "also run a Kubernetes control plane with two kwok GPU nodes")
 	_ = fs.Parse(os.Args[2:])
+	withKubernetes = *kube
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
 		fatal(err)
@@ -94,7 +107,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: inferstack-lab up|down|serve --dir DIR [--standin BIN]")
+	fmt.Fprintln(os.Stderr, "usage: inferstack-lab up|down|serve --dir DIR [--standin BIN] [--kubernetes]")
 	os.Exit(2)
 }
 
@@ -139,6 +152,9 @@ func up(dir, standin string) error {
 	if standin != "" {
 		args = append(args, "--standin", standin)
 	}
+	if withKubernetes {
+		args = append(args, "--kubernetes")
+	}
 	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -148,7 +164,7 @@ func up(dir, standin string) error {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	fmt.Println("starting the lab: moto as AWS, two SSH GPU hosts ...")
-	deadline := time.After(3 * time.Minute)
+	deadline := time.After(5 * time.Minute)
 	for {
 		select {
 		case err := <-exited:
@@ -156,7 +172,7 @@ func up(dir, standin string) error {
 			return fmt.Errorf("the lab stopped while starting (%v):\n%s", err, log)
 		case <-deadline:
 			_ = cmd.Process.Signal(syscall.SIGTERM)
-			return fmt.Errorf("the lab did not become ready in 3 minutes; see %s", filepath.Join(dir, "lab.log"))
+			return fmt.Errorf("the lab did not become ready in 5 minutes; see %s", filepath.Join(dir, "lab.log"))
 		case <-time.After(200 * time.Millisecond):
 		}
 		if info, err := readInfo(dir); err == nil {
@@ -176,6 +192,9 @@ func printInfo(info *Info) {
 	}
 	for _, h := range info.Hosts {
 		fmt.Printf("  GPU host %-6s ssh %s@%s -p %d   GPUs: %s\n", h.Name, h.User, h.Address, h.Port, strings.Join(h.GPUs, ", "))
+	}
+	if k := info.Kubernetes; k != nil {
+		fmt.Printf("  Kubernetes API:                   %s (KUBECONFIG=%s), GPU nodes %s\n", k.Host, k.Kubeconfig, strings.Join(k.Nodes, ", "))
 	}
 }
 
@@ -308,6 +327,14 @@ func serve(dir, standin string) error {
 		return err
 	}
 	info := &Info{PID: os.Getpid(), AWSEndpoint: proxy.URL, HFEndpoint: hub.URL, GatewayURL: gw.URL, MotoURL: moto.URL, SSHKeyFile: keyFile, AWS: awsInfo}
+	if withKubernetes {
+		kube, kubeInfo, err := startKubernetes(dir)
+		if err != nil {
+			return err
+		}
+		defer kube.Stop()
+		info.Kubernetes = kubeInfo
+	}
 	for i, h := range lab.Hosts {
 		hi := HostInfo{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, HostKey: h.HostKey}
 		for _, g := range labHosts[i].GPUs {
@@ -355,6 +382,36 @@ func serve(dir, standin string) error {
 	<-sig
 	fmt.Println("lab stopping")
 	return nil
+}
+
+// withKubernetes is the --kubernetes flag.
+var withKubernetes bool
+
+// startKubernetes runs the control plane with the shared GPU nodes in DIR/kubernetes, from the
+// binaries beside this one, and copies its kubeconfig to DIR/kubeconfig.
+func startKubernetes(dir string) (*kubelab.Lab, *KubeInfo, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	kdir := filepath.Join(dir, "kubernetes")
+	_ = os.RemoveAll(kdir)
+	if err := os.MkdirAll(kdir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	kube, err := acctest.StartKubernetes(kdir, filepath.Dir(self))
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the Kubernetes control plane: %w", err)
+	}
+	ki := &KubeInfo{Kubeconfig: filepath.Join(dir, "kubeconfig"), Host: kube.Host}
+	for _, n := range acctest.SharedKubeNodes {
+		ki.Nodes = append(ki.Nodes, n.Name)
+	}
+	if err := os.WriteFile(ki.Kubeconfig, kube.Kubeconfig(), 0o600); err != nil {
+		kube.Stop()
+		return nil, nil, err
+	}
+	return kube, ki, nil
 }
 
 func writeJSON(path string, v any) error {
