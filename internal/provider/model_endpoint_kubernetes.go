@@ -22,6 +22,9 @@ import (
 // The kubernetes block of inferstack_model_endpoint: an endpoint's own settings on a Kubernetes
 // cluster (Service, NetworkPolicy, rolling update, probes).
 
+// defaultSharedMemoryMiB is the backend's /dev/shm size when shared_memory_mib is null.
+const defaultSharedMemoryMiB = 8192
+
 var endpointK8sAttrTypes = map[string]attr.Type{
 	"port": types.Int64Type, "service_type": types.StringType,
 	"service_annotations": types.MapType{ElemType: types.StringType},
@@ -134,13 +137,22 @@ func (kubernetesAdapter) FlattenEndpoint(ctx context.Context, prior types.Object
 	if !prior.IsNull() || !ok {
 		return prior, diags
 	}
+	// The backend reports its settings with the defaults filled in: those (and startup_seconds,
+	// which defaults from the timeout) stay null, as a configuration without the block has them.
 	s := d.Settings
-	if s.Port == 0 || s.Port == defaultEndpointPort {
+	if s.Port == defaultEndpointPort {
 		s.Port = 0
 	}
 	if s.ServiceType == "ClusterIP" {
 		s.ServiceType = ""
 	}
+	if s.MaxSurge != nil && *s.MaxSurge == 1 {
+		s.MaxSurge = nil
+	}
+	if s.SharedMemoryMiB == defaultSharedMemoryMiB {
+		s.SharedMemoryMiB = 0
+	}
+	s.StartupSeconds = 0
 	if s.Port == 0 && s.ServiceType == "" && len(s.ServiceAnnotations) == 0 && len(s.AllowedNamespaces) == 0 &&
 		len(s.AllowedCIDRs) == 0 && s.MaxSurge == nil && s.StartupSeconds == 0 && s.SharedMemoryMiB == 0 {
 		return prior, diags
