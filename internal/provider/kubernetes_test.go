@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -383,6 +385,79 @@ func TestAccKubernetes_planChecks(t *testing.T) {
 				Config:      f.provider(nil) + f.clusterBlock() + f.endpoint("test", "x", 1, "  kubernetes = { allowed_cidrs = [\"10.0.0.1/8\"] }"),
 				PlanOnly:    true,
 				ExpectError: errorLike("is not a CIDR block"),
+			},
+		},
+	})
+}
+
+// TestAccKubernetes_autoscalingTarget (issue 14): autoscaling.target makes a
+// HorizontalPodAutoscaler (autoscaling/v2) on a Pods metric named after vLLM's gauge, with the
+// bounds; the real HPA controller then says the metric cannot be had (no custom-metrics adapter
+// runs in the lab), which is what a cluster without prometheus-adapter shows. Removing the target
+// removes the HPA.
+func TestAccKubernetes_autoscalingTarget(t *testing.T) {
+	t.Parallel()
+	f := newK8sFixture(t, "k8s-hpa", "NVIDIA-L40S", 46068, 2)
+	endpoint := acctest.TestName("hpa")
+	config := func(extra string) string {
+		return f.provider(nil) + f.clusterBlock() + f.endpoint("test", endpoint, 1, extra)
+	}
+	hpa := func() (*autoscalingv2.HorizontalPodAutoscaler, error) {
+		return f.client().AutoscalingV2().HorizontalPodAutoscalers(f.ns).Get(context.Background(), endpoint, metav1.GetOptions{})
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             f.checkDestroyed,
+		Steps: []resource.TestStep{
+			{
+				Config: config(`  autoscaling = { min = 1, max = 2, target = { metric = "requests_waiting", value = 4 } }`),
+				Check: func(*terraform.State) error {
+					h, err := hpa()
+					if err != nil {
+						return fmt.Errorf("reading the HorizontalPodAutoscaler: %w", err)
+					}
+					if h.Spec.ScaleTargetRef.Kind != "Deployment" || h.Spec.ScaleTargetRef.Name != endpoint {
+						return fmt.Errorf("the HPA scales %s/%s, want Deployment/%s", h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name, endpoint)
+					}
+					if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas != 1 || h.Spec.MaxReplicas != 2 {
+						return fmt.Errorf("the HPA's bounds are %v..%d, want 1..2", h.Spec.MinReplicas, h.Spec.MaxReplicas)
+					}
+					if len(h.Spec.Metrics) != 1 || h.Spec.Metrics[0].Pods == nil {
+						return fmt.Errorf("the HPA's metrics are %+v, want one Pods metric", h.Spec.Metrics)
+					}
+					m := h.Spec.Metrics[0].Pods
+					if m.Metric.Name != "vllm_num_requests_waiting" || m.Target.AverageValue == nil || m.Target.AverageValue.Value() != 4 {
+						return fmt.Errorf("the HPA tracks %s at %v, want vllm_num_requests_waiting at 4 per pod", m.Metric.Name, m.Target.AverageValue)
+					}
+					// The HPA controller evaluates every 15 s: wait for its verdict on the metric.
+					deadline := time.Now().Add(90 * time.Second)
+					for {
+						h, err := hpa()
+						if err != nil {
+							return err
+						}
+						for _, c := range h.Status.Conditions {
+							if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason == "FailedGetPodsMetric" {
+								t.Logf("the HPA controller says: %s", c.Message)
+								return nil
+							}
+						}
+						if time.Now().After(deadline) {
+							return fmt.Errorf("the HPA controller did not report the missing metric source within 90s: conditions %+v", h.Status.Conditions)
+						}
+						time.Sleep(2 * time.Second)
+					}
+				},
+			},
+			{
+				Config: config(""),
+				Check: func(*terraform.State) error {
+					if _, err := hpa(); !apierrors.IsNotFound(err) {
+						return fmt.Errorf("the HPA is still there without autoscaling.target: %v", err)
+					}
+					return nil
+				},
 			},
 		},
 	})
