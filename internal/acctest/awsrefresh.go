@@ -28,7 +28,9 @@ import (
 // launches a replacement from the group's current launch template version) and then reports
 // Successful, 100%. With SkipMatching, instances already on the group's template version (the
 // aws:ec2launchtemplate:* tags EC2 puts on them) are kept. HoldRefreshes keeps a region's new
-// refreshes InProgress until ReleaseRefreshes, for tests of what happens while one runs.
+// refreshes InProgress until ReleaseRefreshes, for tests of what happens while one runs; a held
+// refresh reports the instances it would replace as InstancesToUpdate, and the progress
+// SetRefreshProgress gives it as PercentageComplete.
 
 const autoscalingNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 
@@ -42,6 +44,9 @@ type Refresh struct {
 	InstanceWarmup       *int32
 	SkipMatching         bool
 	Replaced             []string // instance ids taken out and replaced
+	// ToUpdate is the number of instances a held refresh would replace; Percentage its progress
+	// (SetRefreshProgress), as DescribeInstanceRefreshes reports them.
+	ToUpdate, Percentage int
 	Start, End           time.Time
 }
 
@@ -89,6 +94,18 @@ func (l *AWSLab) ReleaseRefreshes(region string) error {
 		errs = append(errs, l.carryOut(context.Background(), r))
 	}
 	return errors.Join(errs...)
+}
+
+// SetRefreshProgress sets the PercentageComplete (0-100) of region's held refreshes that are
+// still InProgress; InstancesToUpdate falls in step with it.
+func (l *AWSLab) SetRefreshProgress(region string, percentage int) {
+	l.refreshes.mu.Lock()
+	defer l.refreshes.mu.Unlock()
+	for _, r := range l.refreshes.all {
+		if r.Region == region && r.active() {
+			r.Percentage = min(max(percentage, 0), 100)
+		}
+	}
 }
 
 // InstanceRefreshes lists the refreshes of group in region, oldest first.
@@ -156,6 +173,10 @@ func (l *AWSLab) startRefresh(w http.ResponseWriter, r *http.Request) {
 	l.refreshes.mu.Unlock()
 	if !held {
 		_ = l.carryOut(r.Context(), rf) // a failure is the refresh's status, as on AWS
+	} else if ids, err := l.toReplace(r.Context(), rf, out.AutoScalingGroups[0]); err == nil {
+		l.refreshes.mu.Lock()
+		rf.ToUpdate = len(ids)
+		l.refreshes.mu.Unlock()
 	}
 	writeQueryResult(w, "StartInstanceRefresh", refreshIDResult{xml.Name{Local: "StartInstanceRefreshResult"}, rf.ID})
 }
@@ -285,7 +306,8 @@ func (l *AWSLab) describeRefreshes(w http.ResponseWriter, r *http.Request) {
 func (rf *Refresh) xml() refreshXML {
 	x := refreshXML{
 		InstanceRefreshID: rf.ID, AutoScalingGroupName: rf.Group, Status: rf.Status, StatusReason: rf.StatusReason,
-		StartTime: rf.Start.Format(time.RFC3339), InstancesToUpdate: len(rf.Replaced), Strategy: "Rolling",
+		StartTime: rf.Start.Format(time.RFC3339), Strategy: "Rolling",
+		PercentageComplete: rf.Percentage, InstancesToUpdate: rf.ToUpdate - rf.ToUpdate*rf.Percentage/100,
 	}
 	if !rf.End.IsZero() {
 		x.EndTime = rf.End.Format(time.RFC3339)

@@ -199,6 +199,13 @@ func TestAWSLabHeldRefresh(t *testing.T) {
 	if len(rs) != 2 || rs[0].Status != astypes.InstanceRefreshStatusInProgress || rs[1].Status != astypes.InstanceRefreshStatusCancelled {
 		t.Fatalf("refreshes newest first = %+v; want InProgress, Cancelled", rs)
 	}
+	if p, n := aws.ToInt32(rs[0].PercentageComplete), aws.ToInt32(rs[0].InstancesToUpdate); p != 0 || n != 2 {
+		t.Errorf("a held refresh: %d%% complete, %d to update; want 0%%, 2", p, n)
+	}
+	lab.SetRefreshProgress(region, 50)
+	if p, n := aws.ToInt32(f.describe(t)[0].PercentageComplete), aws.ToInt32(f.describe(t)[0].InstancesToUpdate); p != 50 || n != 1 {
+		t.Errorf("a held refresh at 50%%: %d%% complete, %d to update; want 50%%, 1", p, n)
+	}
 	if n := len(f.instances(t)); n != 2 || !slices.Contains(f.first, aws.ToString(f.instances(t)[0].InstanceId)) {
 		t.Errorf("a held refresh replaced instances")
 	}

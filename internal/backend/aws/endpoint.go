@@ -103,7 +103,11 @@ type Endpoint struct {
 	HFTokenSecretARN       string
 	UserData               string // decoded #cloud-config (it holds no secret)
 	Refresh                string // status of the latest instance refresh; "" none
-	Tags                   map[string]string
+	// RefreshPercentage and RefreshToUpdate are the latest instance refresh's progress as
+	// DescribeInstanceRefreshes reports it: the share of the group replaced (0-100) and the
+	// instances it has still to replace.
+	RefreshPercentage, RefreshToUpdate int64
+	Tags                               map[string]string
 
 	// Missing names the parts FindEndpoint did not find ("launch template", "target group",
 	// "listener", "API key secret"); EnsureEndpoint makes them again.

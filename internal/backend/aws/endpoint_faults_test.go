@@ -3,6 +3,7 @@ package aws_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,11 +221,24 @@ func TestWaitEndpointReady(t *testing.T) {
 	if e2 := l.ensure(t, s); e2.Refresh != "InProgress" || e2.LaunchTemplateVersion != 2 {
 		t.Fatalf("after an engine change with refreshes held: %+v, want v2 with a refresh in progress", e2)
 	}
-	short, cancel = context.WithTimeout(ctx, 700*time.Millisecond)
-	_, err = l.b.WaitEndpointReady(short, l.region, l.cluster.Name, s.Name)
-	cancel()
-	if err == nil || !strings.Contains(err.Error(), "instance refresh InProgress") {
-		t.Errorf("WaitEndpointReady during a refresh: %v, want a timeout naming the refresh", err)
+	// The wait reports the refresh's progress as DescribeInstanceRefreshes gives it.
+	var steps []string
+	reporting := backend.WithProgress(ctx, func(source, message string) { steps = append(steps, source+": "+message) })
+	for _, pct := range []int{0, 50} {
+		l.lab.SetRefreshProgress(l.region, pct)
+		short, cancel = context.WithTimeout(reporting, 700*time.Millisecond)
+		_, err = l.b.WaitEndpointReady(short, l.region, l.cluster.Name, s.Name)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "instance refresh InProgress") {
+			t.Errorf("WaitEndpointReady during a refresh: %v, want a timeout naming the refresh", err)
+		}
+	}
+	wantSteps := []string{
+		e.GroupName + ": 2 of 2 nodes healthy behind the load balancer; instance refresh inprogress, 0% complete, 2 instances to update",
+		e.GroupName + ": 2 of 2 nodes healthy behind the load balancer; instance refresh inprogress, 50% complete, 1 instance to update",
+	}
+	if !slices.Equal(steps, wantSteps) {
+		t.Errorf("progress during a refresh:\n got %q\nwant %q", steps, wantSteps)
 	}
 	// A re-apply of the same spec leaves the running refresh alone.
 	l.ensure(t, s)

@@ -245,6 +245,7 @@ func (b *Backend) readEndpoint(ctx context.Context, cl *endpointClients, region,
 	}
 	if r != nil {
 		e.Refresh = string(r.Status)
+		e.RefreshPercentage, e.RefreshToUpdate = int64(aws.ToInt32(r.PercentageComplete)), int64(aws.ToInt32(r.InstancesToUpdate))
 	}
 	return e, nil
 }
@@ -352,13 +353,21 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, region, cluster, name s
 }
 
 // waitProgress says where a wait for readiness stands: healthy targets of the desired count, and
-// the instance refresh under way.
+// the instance refresh under way with how far it has got.
 func waitProgress(e *Endpoint) string {
 	msg := fmt.Sprintf("%d of %d nodes healthy behind the load balancer", e.HealthyTargets, e.Desired)
 	if e.Refresh != "" && refreshActive(astypes.InstanceRefreshStatus(e.Refresh)) {
-		msg += "; instance refresh " + strings.ToLower(e.Refresh)
+		msg += fmt.Sprintf("; instance refresh %s, %d%% complete, %d %s to update", strings.ToLower(e.Refresh),
+			e.RefreshPercentage, e.RefreshToUpdate, plural(e.RefreshToUpdate, "instance", "instances"))
 	}
 	return msg
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // refreshFailed is an error when the endpoint's latest instance refresh failed or rolled back.
