@@ -181,10 +181,16 @@ func unschedulableMessage(p corev1.Pod) string {
 	return ""
 }
 
+// permanentWaits are container waiting reasons no retry cures: the spec must change.
+var permanentWaits = map[string]bool{"InvalidImageName": true, "ErrImageNeverPull": true}
+
 // crashing returns an error describing the vLLM container of p when it is in CrashLoopBackOff
-// or restarted maxRestarts times: its last exit and the tail of its log.
+// or restarted maxRestarts times (its last exit and the tail of its log), or cannot start at all.
 func crashing(ctx context.Context, c k8s.Interface, p corev1.Pod) error {
 	for _, s := range p.Status.ContainerStatuses {
+		if w := s.State.Waiting; w != nil && permanentWaits[w.Reason] {
+			return fmt.Errorf("container %s of pod %s cannot start: %s: %s", s.Name, p.Name, w.Reason, w.Message)
+		}
 		looping := s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff"
 		if !looping && s.RestartCount < maxRestarts {
 			continue

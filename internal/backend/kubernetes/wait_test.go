@@ -58,3 +58,14 @@ func TestCrashing(t *testing.T) {
 		t.Errorf("a running container: %v", err)
 	}
 }
+
+func TestCrashingInvalidImage(t *testing.T) {
+	t.Parallel()
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "llama-abc", Namespace: "ml"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+		Name:  ContainerName,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: `couldn't parse image name "vllm/VLLM"`}},
+	}}}}
+	if err := crashing(t.Context(), fake.NewClientset(), p); err == nil || !strings.Contains(err.Error(), "InvalidImageName") {
+		t.Errorf("crashing = %v", err)
+	}
+}
