@@ -272,6 +272,36 @@ func TestLabEndpoint(t *testing.T) {
 		t.Errorf("applied after the engine change = %+v", applied)
 	}
 
+	// Applying the same spec again changes nothing: no new generation, no roll.
+	gen := func() int64 {
+		d, err := c.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Generation
+	}
+	before := gen()
+	if _, err := b.EnsureEndpoint(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if after := gen(); after != before {
+		t.Errorf("re-applying the same spec moved the Deployment from generation %d to %d", before, after)
+	}
+	// A rotated key rolls the pods (the Secret's version on the pod template) and is served.
+	spec.APIKey = "sk-lab-key-2"
+	if _, err := b.EnsureEndpoint(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if after := gen(); after == before {
+		t.Error("a rotated API key did not change the pod template")
+	}
+	if _, err = b.WaitEndpointReady(ctx, id, name); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := b.EndpointTarget(ctx, id, name); err != nil || target.APIKey != "sk-lab-key-2" {
+		t.Errorf("target after rotating the key: %+v, %v", target, err)
+	}
+
 	// The cluster cannot go while the endpoint exists.
 	if _, err := b.DeleteCluster(ctx, id); err == nil || !strings.Contains(err.Error(), name) {
 		t.Errorf("deleting the cluster under an endpoint: %v", err)
