@@ -402,6 +402,19 @@ func TestLabEndpointAutoscaling(t *testing.T) {
 	if err != nil || hpa.Spec.Metrics[0].Pods.Metric.Name != "vllm_num_requests_waiting" {
 		t.Fatalf("HPA: %+v, %v", hpa, err)
 	}
+	// The HPA owns replicas: a re-apply keeps what it chose (here set through the scale
+	// subresource, as the HPA controller does).
+	scale, err := c.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 2
+	if _, err := c.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err = b.EnsureEndpoint(ctx, spec); err != nil || e.Desired != 2 {
+		t.Errorf("re-apply under the HPA: desired %+v, %v; want the HPA's 2", e, err)
+	}
 	// The target goes: so does the HPA.
 	spec.ScaleTarget = nil
 	if _, err := b.EnsureEndpoint(ctx, spec); err != nil {
