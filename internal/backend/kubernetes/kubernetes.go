@@ -2,8 +2,11 @@
 // inference cluster is a namespace (created if missing, labelled as ours) and the node selector
 // and tolerations of its GPU nodes; an endpoint is a Deployment rendered from the same vLLM spec
 // as the other backends (internal/vllm), with a Secret, a Service, a PodDisruptionBudget and a
-// NetworkPolicy beside it. Objects are written with server-side apply (field manager
-// "inferstack"); the cluster's own scheduler places replicas by nvidia.com/gpu.
+// NetworkPolicy beside it, and a HorizontalPodAutoscaler (autoscaling/v2, a Pods metric named
+// after vLLM's gauge: MetricName) when it scales on a serving signal. Objects are written with
+// server-side apply (field manager "inferstack"); the cluster's own scheduler places replicas by
+// nvidia.com/gpu. The cluster's settings live in a ConfigMap in its namespace, so an endpoint
+// given only the cluster's ID learns its node selector, tolerations and runtime class.
 //
 // It uses k8s.io/client-go and nothing from terraform-plugin-*.
 package kubernetes
