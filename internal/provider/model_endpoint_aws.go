@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -27,6 +28,7 @@ const (
 
 var endpointAWSAttrTypes = map[string]attr.Type{
 	"port": types.Int64Type, "health_check_grace_seconds": types.Int64Type, "min_healthy_percentage": types.Int64Type,
+	"autoscaling_group_name": types.StringType, "autoscaling_group_arn": types.StringType,
 }
 
 // EndpointBlock is the aws block of inferstack_model_endpoint.
@@ -37,12 +39,15 @@ func (awsAdapter) EndpointBlock() (schema.SingleNestedAttribute, bool) {
 func endpointAWSAttribute() schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
 		Optional: true,
-		MarkdownDescription: "Settings for an endpoint on an AWS cluster (all optional; setting the block on an on-prem " +
-			"cluster is a plan-time error). On AWS each replica is an instance of the endpoint's Auto Scaling group " +
-			"(`replicas` its desired count, `autoscaling` its bounds), launched from the endpoint's own launch template " +
-			"version, and registered in a target group behind a listener of the cluster's load balancer. A change " +
-			"of the engine, the model's served name or the API key makes a new launch template version and rolls " +
-			"the instances through an instance refresh.",
+		Computed: true,
+		MarkdownDescription: "Settings for an endpoint on an AWS cluster (all optional; setting the block on another " +
+			"backend's cluster is a plan-time error), and the endpoint's Auto Scaling group, which is set on an AWS " +
+			"cluster whether the block is written or not. On AWS each replica is an instance of the endpoint's Auto " +
+			"Scaling group (`replicas` its desired count, `autoscaling` its bounds), launched from the endpoint's own " +
+			"launch template version, and registered in a target group behind a listener of the cluster's load " +
+			"balancer. A change of the engine, the model's served name or the API key makes a new launch template " +
+			"version and rolls the instances through an instance refresh.",
+		PlanModifiers: []planmodifier.Object{endpointAWSPlan{}},
 		Attributes: map[string]schema.Attribute{
 			"port": schema.Int64Attribute{
 				Optional: true,
@@ -64,14 +69,80 @@ func endpointAWSAttribute() schema.SingleNestedAttribute {
 					"endpoint stays up while it rolls. Defaults to 50.",
 				Validators: []validator.Int64{int64validator.Between(0, 100)},
 			},
+			"autoscaling_group_name": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Name of the endpoint's Auto Scaling group, `inferstack-<cluster>.<endpoint>`: attach " +
+					"scaling policies, scheduled actions or lifecycle hooks of your own to it (e.g. `aws_autoscaling_policy`), " +
+					"or select its instances in CloudWatch. Known at plan time once `cluster_id` is.",
+			},
+			"autoscaling_group_arn": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "ARN of the endpoint's Auto Scaling group, for IAM policies scoped to it. Known after the group is created.",
+			},
 		},
 	}
 }
 
+// endpointAWSPlan plans the block's computed attributes. On an AWS cluster the block is set
+// whether it is configured or not: the group's name follows from the cluster's and the
+// endpoint's names, its ARN is kept from state while the group stays the same (known after
+// apply on create). On another backend's cluster an unconfigured block is null; while the
+// cluster is not known yet it is left unknown, and the apply settles it.
+type endpointAWSPlan struct{}
+
+func (endpointAWSPlan) Description(context.Context) string {
+	return "Sets the Auto Scaling group's name and ARN on an AWS cluster, keeping the ARN from state."
+}
+
+func (m endpointAWSPlan) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (endpointAWSPlan) PlanModifyObject(ctx context.Context, req planmodifier.ObjectRequest, resp *planmodifier.ObjectResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var clusterID, name types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("cluster_id"), &clusterID)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	if resp.Diagnostics.HasError() || clusterID.IsUnknown() {
+		return
+	}
+	if !awsbackend.IsClusterID(clusterID.ValueString()) {
+		if req.ConfigValue.IsNull() {
+			resp.PlanValue = types.ObjectNull(endpointAWSAttrTypes)
+		}
+		return
+	}
+	attrs := map[string]attr.Value{
+		"port": types.Int64Null(), "health_check_grace_seconds": types.Int64Null(), "min_healthy_percentage": types.Int64Null(),
+		"autoscaling_group_name": types.StringUnknown(), "autoscaling_group_arn": types.StringUnknown(),
+	}
+	if !req.ConfigValue.IsNull() && !req.ConfigValue.IsUnknown() {
+		for k, v := range req.ConfigValue.Attributes() {
+			if k != "autoscaling_group_name" && k != "autoscaling_group_arn" {
+				attrs[k] = v
+			}
+		}
+	}
+	if _, cluster, err := awsbackend.ParseClusterID(clusterID.ValueString()); err == nil && !name.IsUnknown() {
+		attrs["autoscaling_group_name"] = types.StringValue(awsbackend.EndpointResourceNames(cluster, name.ValueString()).Group)
+	}
+	if prior := req.StateValue; !prior.IsNull() && !prior.IsUnknown() {
+		was := prior.Attributes()
+		if attrs["autoscaling_group_name"].Equal(was["autoscaling_group_name"]) {
+			attrs["autoscaling_group_arn"] = was["autoscaling_group_arn"]
+		}
+	}
+	plan, diags := types.ObjectValue(endpointAWSAttrTypes, attrs)
+	resp.Diagnostics.Append(diags...)
+	resp.PlanValue = plan
+}
+
 type endpointAWSModel struct {
-	Port                    types.Int64 `tfsdk:"port"`
-	HealthCheckGraceSeconds types.Int64 `tfsdk:"health_check_grace_seconds"`
-	MinHealthyPercentage    types.Int64 `tfsdk:"min_healthy_percentage"`
+	Port                    types.Int64  `tfsdk:"port"`
+	HealthCheckGraceSeconds types.Int64  `tfsdk:"health_check_grace_seconds"`
+	MinHealthyPercentage    types.Int64  `tfsdk:"min_healthy_percentage"`
+	AutoscalingGroupName    types.String `tfsdk:"autoscaling_group_name"`
+	AutoscalingGroupARN     types.String `tfsdk:"autoscaling_group_arn"`
 }
 
 // portChanged replaces the endpoint when its listener port changes, defaults applied (a target
@@ -97,15 +168,29 @@ func (awsAdapter) ExpandEndpoint(ctx context.Context, block types.Object) (any, 
 	}, diags
 }
 
-// FlattenEndpoint keeps the block as configured; an import sets the port when it is not the default.
+// FlattenEndpoint keeps the block's settings as configured and sets the Auto Scaling group's name
+// and ARN from the endpoint. An import (prior null) sets the port when it is not the default; a
+// block the plan left unknown (the cluster was not known yet) was not configured.
 func (awsAdapter) FlattenEndpoint(_ context.Context, prior types.Object, e *backend.Endpoint) (types.Object, diag.Diagnostics) {
 	d, ok := e.Details.(*awsbackend.Endpoint)
-	if !prior.IsNull() || !ok || d.Port == defaultEndpointPort {
+	if !ok {
 		return prior, nil
 	}
-	return types.ObjectValueMust(endpointAWSAttrTypes, map[string]attr.Value{
-		"port": types.Int64Value(d.Port), "health_check_grace_seconds": types.Int64Null(), "min_healthy_percentage": types.Int64Null(),
-	}), nil
+	attrs := map[string]attr.Value{
+		"port": types.Int64Null(), "health_check_grace_seconds": types.Int64Null(), "min_healthy_percentage": types.Int64Null(),
+	}
+	switch {
+	case prior.IsNull():
+		if d.Port != 0 && d.Port != defaultEndpointPort {
+			attrs["port"] = types.Int64Value(d.Port)
+		}
+	case !prior.IsUnknown():
+		for k, v := range prior.Attributes() {
+			attrs[k] = v
+		}
+	}
+	attrs["autoscaling_group_name"], attrs["autoscaling_group_arn"] = stringOrNull(d.GroupName), stringOrNull(d.GroupARN)
+	return types.ObjectValue(endpointAWSAttrTypes, attrs)
 }
 
 // endpointAWSSettings is the aws block with its defaults filled in.

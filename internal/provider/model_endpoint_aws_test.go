@@ -252,9 +252,16 @@ func TestAccModelEndpointAWS_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile(`^http://[^/]+\.elb\.[^/]+:8000/v1$`))),
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("resolved_revision"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{40}$`))),
+					// The aws block, not configured, still carries the group for policies of the user's own.
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("aws"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"port": knownvalue.Null(), "health_check_grace_seconds": knownvalue.Null(), "min_healthy_percentage": knownvalue.Null(),
+						"autoscaling_group_name": knownvalue.StringExact("inferstack-" + f.name + "." + ep),
+						"autoscaling_group_arn":  knownvalue.StringRegexp(groupARN(f.region, "inferstack-"+f.name+"."+ep)),
+					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					f.checkGroup(ep, 1, 1, 1),
+					f.checkGroupARN(ep),
 					f.checkUserData(ep),
 					func(*terraform.State) error {
 						g, err := f.group(ep)
@@ -282,6 +289,11 @@ func TestAccModelEndpointAWS_basic(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(endpointAddr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction(awsClusterAddr, plancheck.ResourceActionNoop),
+					// The group's name and ARN stay known in an update's plan.
+					plancheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("aws").AtMapKey("autoscaling_group_name"),
+						knownvalue.StringExact("inferstack-"+f.name+"."+ep)),
+					plancheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("aws").AtMapKey("autoscaling_group_arn"),
+						knownvalue.StringRegexp(groupARN(f.region, "inferstack-"+f.name+"."+ep))),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					f.checkGroup(ep, 2, 2, 2),
@@ -319,6 +331,26 @@ func TestAccModelEndpointAWS_basic(t *testing.T) {
 				),
 			},
 		},
+	})
+}
+
+// groupARN matches the ARN of Auto Scaling group name in region.
+func groupARN(region, name string) *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws:autoscaling:` + regexp.QuoteMeta(region) + `:[0-9]{12}:autoScalingGroup:[^:]+:autoScalingGroupName/` +
+		regexp.QuoteMeta(name) + `$`)
+}
+
+// checkGroupARN asserts that aws.autoscaling_group_arn is the ARN of the endpoint's group in moto.
+func (f awsClusterFixture) checkGroupARN(endpoint string) resource.TestCheckFunc {
+	return resource.TestCheckResourceAttrWith(endpointAddr, "aws.autoscaling_group_arn", func(v string) error {
+		g, err := f.group(endpoint)
+		if err != nil || g == nil {
+			return fmt.Errorf("no group: %v", err)
+		}
+		if want := aws.ToString(g.AutoScalingGroupARN); v != want {
+			return fmt.Errorf("aws.autoscaling_group_arn = %q, want the group's %q", v, want)
+		}
+		return nil
 	})
 }
 

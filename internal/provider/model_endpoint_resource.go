@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
@@ -363,6 +365,7 @@ func (r *modelEndpointResource) deploy(ctx context.Context, b backend.Backend, s
 	e, err := b.EnsureEndpoint(ctx, spec)
 	if e != nil {
 		flattenEndpoint(plan, e)
+		r.settleBlocks(ctx, b, o, e, diags)
 		diags.Append(setSplit(ctx, state, o, plan)...)
 	}
 	if err != nil {
@@ -375,11 +378,61 @@ func (r *modelEndpointResource) deploy(ctx context.Context, b backend.Backend, s
 	e, err = b.WaitEndpointReady(ctx, spec.ClusterID, spec.Name)
 	if e != nil {
 		flattenEndpoint(plan, e)
+		r.settleBlocks(ctx, b, o, e, diags)
 		diags.Append(setSplit(ctx, state, o, plan)...)
 	}
 	if err != nil {
 		diags.AddError(summary, errorDetail(err).Error())
 	}
+}
+
+// settleBlocks makes the backends' blocks known for state during an apply: what the plan left
+// unknown in the block of the cluster's backend (its computed attributes) comes from e through
+// the adapter; anything still unknown (no e yet, or the block of another backend, planned before
+// the cluster was known) is null.
+func (r *modelEndpointResource) settleBlocks(ctx context.Context, b backend.Backend, o *splitObject, e *backend.Endpoint, diags *diag.Diagnostics) {
+	for _, name := range o.names {
+		blk := o.block(name)
+		if blk.IsNull() || fullyKnown(ctx, blk) {
+			continue
+		}
+		if a := adapterByName(r.adapters, name); e != nil && a != nil && name == b.Name() {
+			flat, d := a.FlattenEndpoint(ctx, blk, e)
+			diags.Append(d...)
+			blk = flat
+		}
+		o.blocks[name] = unknownAsNull(ctx, blk, diags)
+	}
+}
+
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
+}
+
+// unknownAsNull is o with its unknown attributes null (o itself when it is unknown).
+func unknownAsNull(ctx context.Context, o types.Object, diags *diag.Diagnostics) types.Object {
+	if o.IsUnknown() {
+		return types.ObjectNull(o.AttributeTypes(ctx))
+	}
+	if o.IsNull() {
+		return o
+	}
+	attrs := o.Attributes()
+	for k, v := range attrs {
+		if v.IsUnknown() {
+			t := o.AttributeTypes(ctx)[k]
+			null, err := t.ValueFromTerraform(ctx, tftypes.NewValue(t.TerraformType(ctx), nil))
+			if err != nil {
+				diags.AddError("settling model endpoint state", err.Error())
+				return o
+			}
+			attrs[k] = null
+		}
+	}
+	out, d := types.ObjectValue(o.AttributeTypes(ctx), attrs)
+	diags.Append(d...)
+	return out
 }
 
 // errorDetail adds what to do to a failed apply's error.
@@ -422,7 +475,10 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	}
 	plan.ID = types.StringValue(backend.EndpointID(spec.ClusterID, name))
 	flattenEndpoint(&plan, &backend.Endpoint{ID: plan.ID.ValueString(), Status: backend.StatusFailed})
-	resp.Diagnostics.Append(setSplit(ctx, &resp.State, po, &plan)...)
+	// The blocks as planned, unknowns null (a copy: deploy fills the planned unknowns from the endpoint).
+	settled := &splitObject{types: po.types, names: po.names, blocks: maps.Clone(po.blocks)}
+	r.settleBlocks(ctx, b, settled, nil, &resp.Diagnostics)
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, settled, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -525,7 +581,11 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if plan.URL.IsUnknown() {
 		plan.URL = types.StringNull()
 	}
-	resp.Diagnostics.Append(setSplit(ctx, &resp.State, po, &plan)...)
+	// The blocks as planned, unknowns null until the backend says more (a copy: deploy
+	// fills the planned unknowns from the endpoint).
+	settled := &splitObject{types: po.types, names: po.names, blocks: maps.Clone(po.blocks)}
+	r.settleBlocks(ctx, b, settled, nil, &resp.Diagnostics)
+	resp.Diagnostics.Append(setSplit(ctx, &resp.State, settled, &plan)...)
 	r.deploy(ctx, b, spec, &plan, po, &resp.State, summary, &resp.Diagnostics)
 }
 

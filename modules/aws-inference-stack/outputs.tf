@@ -37,10 +37,17 @@ output "max_nodes" {
 }
 
 output "endpoints" {
-  description = "Per endpoint: its id (for inferstack_api_route.endpoint_id), the OpenAI base URL on the load balancer, and the pinned commit."
+  description = "Per endpoint: its id (for inferstack_api_route.endpoint_id and inferstack_prometheus_config.aws_endpoints), the OpenAI base URL on the load balancer, the pinned commit, and the name and ARN of its Auto Scaling group (for scaling policies, schedules or lifecycle hooks of your own)."
   value = { for k, e in inferstack_model_endpoint.this : k => {
-    id                = e.id
-    url               = e.url
-    resolved_revision = e.resolved_revision
+    id                     = e.id
+    url                    = e.url
+    resolved_revision      = e.resolved_revision
+    autoscaling_group_name = e.aws.autoscaling_group_name
+    autoscaling_group_arn  = e.aws.autoscaling_group_arn
   } }
+}
+
+output "autoscaling_group_names" {
+  description = "The name of each endpoint's Auto Scaling group (inferstack-<cluster>.<endpoint>), by the key in var.endpoints."
+  value       = { for k, e in inferstack_model_endpoint.this : k => e.aws.autoscaling_group_name }
 }

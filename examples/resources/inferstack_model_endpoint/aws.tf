@@ -36,3 +36,9 @@ resource "inferstack_model_endpoint" "llama" {
 output "llama_url" {
   value = inferstack_model_endpoint.llama.url # http://<internal load balancer>:8000/v1
 }
+
+# The endpoint's Auto Scaling group, set whether the aws block is written or not: attach
+# scaling policies, scheduled actions or lifecycle hooks of your own to it.
+output "llama_autoscaling_group_name" {
+  value = inferstack_model_endpoint.llama.aws.autoscaling_group_name # inferstack-llm-prod.llama-8b
+}

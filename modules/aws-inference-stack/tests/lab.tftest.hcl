@@ -42,6 +42,10 @@ run "apply_on_the_lab" {
     condition     = can(regex("^[0-9a-f]{40}$", output.endpoints["qwen"].resolved_revision))
     error_message = "the model should be pinned to a commit sha"
   }
+  assert {
+    condition     = output.autoscaling_group_names["qwen"] == "inferstack-${var.name}.qwen" && can(regex("^arn:aws:autoscaling:${var.region}:[0-9]{12}:autoScalingGroup:[^:]+:autoScalingGroupName/inferstack-${var.name}[.]qwen$", output.endpoints["qwen"].autoscaling_group_arn))
+    error_message = "the endpoint's Auto Scaling group name and ARN should be exported"
+  }
 }
 
 # An engine change is in place: a new launch template version, rolled out by an instance refresh

@@ -94,6 +94,10 @@ run "wires_cluster_and_endpoints" {
     error_message = "the endpoints output should carry each endpoint's URL"
   }
   assert {
+    condition     = output.autoscaling_group_names["llama"] == inferstack_model_endpoint.this["llama"].aws.autoscaling_group_name && output.endpoints["llama"].autoscaling_group_arn == inferstack_model_endpoint.this["llama"].aws.autoscaling_group_arn
+    error_message = "the endpoints' Auto Scaling groups should pass through"
+  }
+  assert {
     condition     = output.gpu == inferstack_inference_cluster.this.aws.gpu && output.cluster_id == "aws/us-east-1/lab"
     error_message = "the cluster's gpu and id should pass through"
   }
