@@ -229,6 +229,10 @@ type Endpoint struct {
 	URL string
 	// Replicas are the replicas on named hosts (HostPlacement backends), by index.
 	Replicas []Replica
+	// MetricsTarget is the one host:port Prometheus scrapes the endpoint's /metrics at where its
+	// replicas have no addresses of their own to give (Kubernetes: the Service, inside the
+	// cluster); "" otherwise.
+	MetricsTarget string
 	// Desired is the replica count the platform holds (AWS: the group's desired capacity); Min
 	// and Max its autoscaling bounds. 0 where not applicable.
 	Desired, Min, Max int64

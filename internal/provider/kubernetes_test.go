@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -460,5 +461,59 @@ func TestAccKubernetes_autoscalingTarget(t *testing.T) {
 				},
 			},
 		},
+	})
+}
+
+// TestAccKubernetes_deploymentPlan: inferstack_deployment_plan sizes against a Kubernetes pool's
+// own nodes (cluster_id), one candidate per kind of node, with the products and memory the nodes
+// report, and the endpoint's metrics_targets name its Service.
+func TestAccKubernetes_deploymentPlan(t *testing.T) {
+	t.Parallel()
+	lab := acctest.Kubernetes(t)
+	f := newK8sFixture(t, "k8s-plan", "NVIDIA-L40S", 46068, 2, 2)
+	big := f.pool + "-a100"
+	if _, err := lab.AddGPUNode(context.Background(), kubelab.NodeSpec{
+		Name: big, GPUProduct: "NVIDIA-A100-SXM4-80GB", GPUs: 4, GPUMemoryMiB: 81920, Labels: map[string]string{k8sPoolLabel: f.pool},
+	}); err != nil {
+		t.Fatalf("adding node %s: %v", big, err)
+	}
+	t.Cleanup(func() { _ = lab.DeleteNode(context.Background(), big) })
+	endpoint := acctest.TestName("plan")
+	const planAddr = "data.inferstack_deployment_plan.pool"
+	config := f.provider(nil) + f.clusterBlock() + f.endpoint("test", endpoint, 1, "") + `
+data "inferstack_deployment_plan" "pool" {
+  model         = "Qwen/Qwen2.5-7B-Instruct"
+  max_model_len = 8192
+  concurrency   = 8
+  cluster_id    = inferstack_inference_cluster.test.id
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             f.checkDestroyed,
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(planAddr, tfjsonpath.New("evaluations"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"gpu_model": knownvalue.StringExact("L40S"), "gpus_per_node": knownvalue.Int64Exact(2),
+						"gpu_memory_bytes": knownvalue.Int64Exact(46068 << 20), "fits": knownvalue.Bool(true),
+					}),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"gpu_model": knownvalue.StringRegexp(regexp.MustCompile(`A100`)), "gpus_per_node": knownvalue.Int64Exact(4),
+						"gpu_memory_bytes": knownvalue.Int64Exact(81920 << 20), "fits": knownvalue.Bool(true),
+					}),
+				})),
+				statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("metrics_targets"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"target": knownvalue.StringExact(fmt.Sprintf("%s.%s.svc:8000", endpoint, f.ns)),
+						"labels": knownvalue.MapPartial(map[string]knownvalue.Check{
+							"endpoint": knownvalue.StringExact(endpoint), "model": knownvalue.StringExact("Qwen/Qwen2.5-7B-Instruct"),
+						}),
+					}),
+				})),
+			},
+		}},
 	})
 }

@@ -297,6 +297,18 @@ func metricsTargets(m *modelEndpointResourceModel, e *backend.Endpoint) types.Li
 			"target": types.StringValue(u.Host), "labels": types.MapValueMust(types.StringType, labels),
 		}))
 	}
+	if e.MetricsTarget != "" {
+		labels := map[string]attr.Value{"endpoint": types.StringValue(e.Name), "host": types.StringValue(e.MetricsTarget)}
+		if model != "" {
+			labels["model"] = types.StringValue(model)
+		}
+		if revision != "" {
+			labels["revision"] = types.StringValue(revision)
+		}
+		objs = append(objs, types.ObjectValueMust(metricsTargetAttrTypes, map[string]attr.Value{
+			"target": types.StringValue(e.MetricsTarget), "labels": types.MapValueMust(types.StringType, labels),
+		}))
+	}
 	return types.ListValueMust(typ, objs)
 }
 

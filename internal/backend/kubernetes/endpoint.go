@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -299,8 +300,9 @@ func (f *found) endpoint() *backend.Endpoint {
 	}
 	out := &backend.Endpoint{
 		ID: backend.EndpointID(t.clusterID, t.name), ClusterID: t.clusterID, Name: t.name,
-		URL:     ServiceURL(t.ns, t.name, port),
-		Desired: f.desired(), Missing: f.missing,
+		URL:           ServiceURL(t.ns, t.name, port),
+		MetricsTarget: ServiceHost(t.ns, t.name) + ":" + strconv.FormatInt(port, 10),
+		Desired:       f.desired(), Missing: f.missing,
 		Details: &EndpointDetails{
 			Namespace: t.ns, Deployment: t.name, Service: t.name, ServiceHost: ServiceHost(t.ns, t.name), Port: port,
 			ReadyReplicas: int64(f.dep.Status.ReadyReplicas), UpdatedReplicas: int64(f.dep.Status.UpdatedReplicas),
