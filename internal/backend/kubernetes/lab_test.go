@@ -224,8 +224,8 @@ func TestLabEndpoint(t *testing.T) {
 	if e.Status != backend.StatusReady || e.Desired != 1 || e.Min != 1 || e.Max != 1 || len(e.Missing) > 0 {
 		t.Errorf("endpoint after wait = %+v", e)
 	}
-	if e.URL != "http://"+name+"."+ns+".svc:8000/v1" {
-		t.Errorf("URL = %s", e.URL)
+	if e.URL != "http://"+name+"."+ns+".svc:8000/v1" || e.MetricsTarget != name+"."+ns+".svc:8000" {
+		t.Errorf("URL = %s, metrics target %s", e.URL, e.MetricsTarget)
 	}
 	found, target, err := b.ReadEndpoint(ctx, id, name)
 	if err != nil {
