@@ -260,7 +260,9 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: "Where Prometheus scrapes each replica's `/metrics` (vLLM's own port, served without the API " +
 					"key): `target` is `host:port`, `labels` are `endpoint`, `model`, `revision`, `replica` and `host`. Pass it " +
 					"to `inferstack_prometheus_config`'s `targets`. Empty on AWS, whose replicas sit behind the load balancer: " +
-					"scrape them with EC2 service discovery on the endpoint's Auto Scaling group.",
+					"pass the endpoint to `inferstack_prometheus_config`'s `aws_endpoints`, which discovers them by tag. On " +
+					"Kubernetes, one target: the endpoint's Service (`<name>.<namespace>.svc:<port>`, labels `endpoint`, `model`, " +
+					"`revision` and `host`), for a Prometheus inside the cluster; per-pod scraping there is kubernetes_sd's job.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"target": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port` of the replica's metrics."},
 					"labels": schema.MapAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Labels of the replica's samples."},
