@@ -59,6 +59,15 @@ echo "== Sizing against those nodes"
 echo
 echo "== The endpoint (a Deployment the real scheduler placed; kwok plays the kubelets)"
 "$tofu" -chdir="$work" output -json endpoint | jq -r '"  \(.id): \(.status)", "  model pinned to commit \(.resolved_revision)", "  OpenAI base URL \(.url)"'
+# What the scheduler did, asked of the API server with the kubeconfig's own token and CA.
+api=$(jq -r '.kubernetes.host' "$lab/lab.json")
+token=$(sed -n 's/^ *token: //p' "$KUBECONFIG" | sed -n 1p)
+ca=$(mktemp) && trap 'rm -f "$ca"' EXIT
+sed -n 's/^ *certificate-authority-data: //p' "$KUBECONFIG" | sed -n 1p | base64 -d >"$ca"
+echo "  pods (placed by kube-scheduler by nvidia.com/gpu):"
+curl -sS --fail --cacert "$ca" -H "Authorization: Bearer $token" \
+  "$api/api/v1/namespaces/inference/pods?labelSelector=inferstack.io/endpoint%3Dchat" | jq -r '
+  .items[] | "    \(.metadata.name) on \(.spec.nodeName // "(not placed)"): \(.status.phase), \(.spec.containers[0].resources.limits["nvidia.com/gpu"]) GPU"'
 echo
 echo "== The route in the LiteLLM gateway (stand-in)"
 "$tofu" -chdir="$work" output -json route | jq -r '.[] | "  chat -> \(.)"'
