@@ -7,7 +7,7 @@ resource "inferstack_inference_cluster" "k8s" {
     namespace     = "inference" # created if missing, labelled as inferstack's
     node_selector = { "nvidia.com/gpu.product" = "NVIDIA-L40S" }
     tolerations   = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
-    runtime_class = null                               # e.g. "nvidia" where it is not the default
+    runtime_class = null                                     # e.g. "nvidia" where it is not the default
     model_cache   = { storage_class = null, size_gib = 500 } # optional ReadWriteMany Hugging Face cache
   }
 }
