@@ -52,6 +52,9 @@ type Config struct {
 	// MetricsPath is the HTTP path of the metrics; vLLM serves them on /metrics.
 	MetricsPath string
 	Targets     []Target
+	// EC2 are endpoints on AWS, whose instances Prometheus discovers (see EC2Endpoint); they
+	// scrape in the same job as Targets.
+	EC2 []EC2Endpoint
 }
 
 func (c Config) withDefaults() Config {
@@ -99,7 +102,8 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // Validate reports everything wrong with c, each problem on its attribute (the data source's
-// names: "job_name", "scrape_interval", "metrics_path", "targets"[i] "target" / "labels").
+// names: "job_name", "scrape_interval", "metrics_path", "targets"[i] "target" / "labels",
+// "aws_endpoints"[i] "endpoint_id" / "port" / "model" / "revision").
 // Values Prometheus would refuse, or that would break the config or the queries, are problems:
 // a target that is not "host:port", a label name outside [a-zA-Z_][a-zA-Z0-9_]* or reserved
 // ("__" prefix), and control characters anywhere.
@@ -133,6 +137,7 @@ func (c Config) Validate() errs.List {
 			}
 		}
 	}
+	validateEC2(c.EC2, &ps)
 	return ps
 }
 

@@ -244,3 +244,29 @@ func TestFileSDPassesPromtool(t *testing.T) {
 		t.Fatal("promtool accepted a target with a path")
 	}
 }
+
+// TestEC2SDPassesPromtool: the scrape job with AWS endpoints (ec2_sd_configs and the relabel
+// rules beside static targets) is a config promtool accepts. No EC2 is reached: promtool checks
+// the config, it does not discover.
+func TestEC2SDPassesPromtool(t *testing.T) {
+	t.Parallel()
+	out, err := metrics.Render(metrics.Config{
+		JobName: "vllm-aws",
+		Targets: []metrics.Target{{Address: "10.0.1.7:8000", Labels: map[string]string{"endpoint": "chat", "replica": "0"}}},
+		EC2: []metrics.EC2Endpoint{
+			{Region: "us-east-1", Cluster: "llm-prod", Endpoint: "chat", Model: "Qwen/Qwen2.5-7B-Instruct", Revision: "a09a35458c702b33eeacc393d103063234e8bc28"},
+			{Region: "eu-central-1", Cluster: "llm-eu", Endpoint: "embed", Port: 8001},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := promlab.CheckConfig(t.Context(), out.ScrapeConfigYAML); err != nil {
+		t.Fatalf("the rendered scrape config:\n%s\n%v", out.ScrapeConfigYAML, err)
+	}
+	// promtool must be able to refuse an ec2_sd_config, or the check above proves nothing.
+	broken := strings.Replace(out.ScrapeConfigYAML, "port: 8001", "port: eight", 1)
+	if err := promlab.CheckConfig(t.Context(), broken); err == nil {
+		t.Fatal("promtool accepted an ec2_sd_config whose port is not a number")
+	}
+}

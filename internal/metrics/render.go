@@ -15,10 +15,12 @@ import (
 // Rendered is everything Render makes from a Config.
 type Rendered struct {
 	// ScrapeConfigYAML is a Prometheus config document with one job under scrape_configs, its
-	// targets in static_configs, one group per target.
+	// targets in static_configs, one group per target, and the EC2 endpoints in ec2_sd_configs
+	// with the relabel_configs that label their instances.
 	ScrapeConfigYAML string
 	// FileSDJSON is the same target groups in file_sd_configs' JSON format, for a Prometheus that
-	// reads targets from files (it reloads them without a restart).
+	// reads targets from files (it reloads them without a restart). EC2 endpoints are not in it:
+	// their instances are discovered, not listed.
 	FileSDJSON string
 	// DashboardJSON is a Grafana dashboard whose panels run Queries, per endpoint and replica.
 	DashboardJSON string
@@ -39,6 +41,7 @@ func Render(c Config) (Rendered, error) {
 	for _, t := range c.Targets {
 		groups = append(groups, targetGroup{Targets: []string{t.Address}, Labels: t.Labels})
 	}
+	sds, rules := ec2Discovery(c.EC2)
 	var y bytes.Buffer
 	enc := yaml.NewEncoder(&y)
 	enc.SetIndent(2)
@@ -47,6 +50,8 @@ func Render(c Config) (Rendered, error) {
 		ScrapeInterval: c.ScrapeInterval,
 		MetricsPath:    c.MetricsPath,
 		StaticConfigs:  groups,
+		EC2SDConfigs:   sds,
+		RelabelConfigs: rules,
 	}}})
 	if err == nil {
 		err = enc.Close()
@@ -81,10 +86,12 @@ type scrapeFile struct {
 }
 
 type scrapeConfig struct {
-	JobName        string        `yaml:"job_name"`
-	ScrapeInterval string        `yaml:"scrape_interval"`
-	MetricsPath    string        `yaml:"metrics_path"`
-	StaticConfigs  []targetGroup `yaml:"static_configs"`
+	JobName        string          `yaml:"job_name"`
+	ScrapeInterval string          `yaml:"scrape_interval"`
+	MetricsPath    string          `yaml:"metrics_path"`
+	StaticConfigs  []targetGroup   `yaml:"static_configs"`
+	EC2SDConfigs   []ec2SDConfig   `yaml:"ec2_sd_configs,omitempty"`
+	RelabelConfigs []relabelConfig `yaml:"relabel_configs,omitempty"`
 }
 
 // targetGroup is a Prometheus target group, as static_configs and file_sd files both take it.

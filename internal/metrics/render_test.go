@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,25 @@ func TestValidate(t *testing.T) {
 			want: []string{
 				`scrape_interval: "0s" must be longer than zero`,
 				`metrics_path: must be a URL path without spaces, control characters, query or fragment: "/metrics?x=1"`,
+			}},
+		{name: "good EC2 endpoints", cfg: Config{EC2: []EC2Endpoint{
+			{Region: "us-east-1", Cluster: "llm-prod", Endpoint: "chat"},
+			{Region: "us-gov-west-1", Cluster: "llm-prod", Endpoint: "chat", Port: 8001, Model: "org/m", Revision: "0123"},
+			{Region: "ap-southeast-3", Cluster: "a", Endpoint: "b-c"}}}},
+		{name: "bad EC2 endpoints", cfg: Config{EC2: []EC2Endpoint{
+			{Region: "", Cluster: "llm-prod", Endpoint: "chat"},
+			{Region: "us-east-1", Cluster: "LLM", Endpoint: "chat", Port: 70000},
+			{Region: "us-east-1", Cluster: "llm", Endpoint: "chat;x", Model: "a\nb"},
+			{Region: "us-east-1", Cluster: "llm", Endpoint: "chat"},
+			{Region: "us-east-1", Cluster: "llm", Endpoint: "chat", Port: 8001},
+		}},
+			want: []string{
+				`aws_endpoints[0].endpoint_id: the region "" is not an AWS region name (e.g. "us-east-1")`,
+				`aws_endpoints[1].endpoint_id: the cluster name "LLM" is not an inference cluster's name (lower-case letters, digits and inner hyphens)`,
+				`aws_endpoints[1].port: 70000 is not a TCP port (1-65535)`,
+				`aws_endpoints[2].endpoint_id: the endpoint name "chat;x" is not a model endpoint's name (lower-case letters, digits and inner hyphens)`,
+				`aws_endpoints[2].model: must not contain control characters (a new line, a tab, ...): "a\nb"`,
+				`aws_endpoints[4].endpoint_id: endpoint chat of cluster llm in us-east-1 is listed twice (also aws_endpoints[3]): list each endpoint once`,
 			}},
 	}
 	for _, tt := range tests {
@@ -218,5 +238,103 @@ func TestRender(t *testing.T) {
 		"KV-cache usage", "Time to first token", "Inter-token latency"}
 	if !slices.Equal(titles, wantTitles) {
 		t.Errorf("panels %q, want %q", titles, wantTitles)
+	}
+}
+
+// TestRenderEC2: AWS endpoints become one ec2_sd_configs entry each (region, port, the
+// endpoint's tags, running instances) in the job of the static targets, and relabel rules that
+// label discovered instances only; file_sd holds the static targets alone.
+func TestRenderEC2(t *testing.T) {
+	t.Parallel()
+	out, err := Render(Config{
+		Targets: []Target{{Address: "10.0.1.7:8000", Labels: map[string]string{"endpoint": "local"}}},
+		EC2: []EC2Endpoint{
+			{Region: "us-east-1", Cluster: "llm-prod", Endpoint: "chat", Model: "Qwen/Qwen2.5-7B-Instruct", Revision: "a09a35458c702b33eeacc393d103063234e8bc28"},
+			{Region: "eu-west-1", Cluster: "llm-prod", Endpoint: "embed", Port: 8001, Model: "odd$1"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `scrape_configs:
+  - job_name: vllm
+    scrape_interval: 15s
+    metrics_path: /metrics
+    static_configs:
+      - targets:
+          - 10.0.1.7:8000
+        labels:
+          endpoint: local
+    ec2_sd_configs:
+      - region: us-east-1
+        port: 8000
+        filters:
+          - name: tag:inferstack:cluster
+            values:
+              - llm-prod
+          - name: tag:inferstack:endpoint
+            values:
+              - chat
+          - name: instance-state-name
+            values:
+              - running
+      - region: eu-west-1
+        port: 8001
+        filters:
+          - name: tag:inferstack:cluster
+            values:
+              - llm-prod
+          - name: tag:inferstack:endpoint
+            values:
+              - embed
+          - name: instance-state-name
+            values:
+              - running
+    relabel_configs:
+      - source_labels: [__meta_ec2_tag_inferstack_endpoint]
+        regex: (.+)
+        target_label: endpoint
+        replacement: $1
+      - source_labels: [__meta_ec2_instance_id]
+        regex: (.+)
+        target_label: replica
+        replacement: $1
+      - source_labels: [__meta_ec2_private_ip]
+        regex: (.+)
+        target_label: host
+        replacement: $1
+      - source_labels: [__meta_ec2_availability_zone, __meta_ec2_tag_inferstack_cluster, __meta_ec2_tag_inferstack_endpoint]
+        regex: us-east-1(?:[a-z]|-[^;]+);llm-prod;chat
+        target_label: model
+        replacement: Qwen/Qwen2.5-7B-Instruct
+      - source_labels: [__meta_ec2_availability_zone, __meta_ec2_tag_inferstack_cluster, __meta_ec2_tag_inferstack_endpoint]
+        regex: us-east-1(?:[a-z]|-[^;]+);llm-prod;chat
+        target_label: revision
+        replacement: a09a35458c702b33eeacc393d103063234e8bc28
+      - source_labels: [__meta_ec2_availability_zone, __meta_ec2_tag_inferstack_cluster, __meta_ec2_tag_inferstack_endpoint]
+        regex: eu-west-1(?:[a-z]|-[^;]+);llm-prod;embed
+        target_label: model
+        replacement: odd$$1
+`
+	if out.ScrapeConfigYAML != want {
+		t.Errorf("scrape config:\n%s\nwant:\n%s", out.ScrapeConfigYAML, want)
+	}
+	if out.FileSDJSON != "[\n  {\n    \"targets\": [\n      \"10.0.1.7:8000\"\n    ],\n    \"labels\": {\n      \"endpoint\": \"local\"\n    }\n  }\n]\n" {
+		t.Errorf("file_sd: %s, want the static target only", out.FileSDJSON)
+	}
+	// The zone pattern: the region's zones and local zones, not another region's.
+	zone := regexp.MustCompile("^(?:us-east-1(?:[a-z]|-[^;]+))$")
+	for az, ok := range map[string]bool{"us-east-1a": true, "us-east-1f": true, "us-east-1-bos-1a": true, "us-east-2a": false, "us-east-10a": false, "eu-west-1a": false} {
+		if zone.MatchString(az) != ok {
+			t.Errorf("zone %s matched %t, want %t", az, !ok, ok)
+		}
+	}
+	// Without AWS endpoints the job has neither.
+	plain, err := Render(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.ScrapeConfigYAML, "ec2_sd_configs") || strings.Contains(plain.ScrapeConfigYAML, "relabel_configs") {
+		t.Errorf("a config without AWS endpoints:\n%s", plain.ScrapeConfigYAML)
 	}
 }

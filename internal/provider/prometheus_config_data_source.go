@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	awsbackend "github.com/inferstack/terraform-provider-inferstack/internal/backend/aws"
 	"github.com/inferstack/terraform-provider-inferstack/internal/errs"
 	"github.com/inferstack/terraform-provider-inferstack/internal/metrics"
 )
@@ -35,7 +36,8 @@ func (d *prometheusConfigDataSource) Metadata(_ context.Context, req datasource.
 func (d *prometheusConfigDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Renders what Prometheus and Grafana need to watch vLLM endpoints: a scrape job over the " +
-			"endpoints' `metrics_targets` (as `static_configs` YAML and as `file_sd_configs` JSON), the PromQL of a " +
+			"endpoints' `metrics_targets` (as `static_configs` YAML and as `file_sd_configs` JSON) and over the instances " +
+			"of endpoints on AWS (`aws_endpoints`, as `ec2_sd_configs` with relabelling), the PromQL of a " +
 			"dashboard, and a Grafana dashboard with request rate, token throughput, queue, running requests, KV-cache " +
 			"usage, and time-to-first-token and inter-token latency percentiles, per endpoint and replica. The queries " +
 			"use vLLM's metric names and fall back to the names of older vLLM releases (`vllm:gpu_cache_usage_perc`, " +
@@ -64,6 +66,40 @@ func (d *prometheusConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 					},
 				},
 			},
+			"aws_endpoints": schema.ListNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "Endpoints on AWS to scrape in the same job. Their replicas are the instances of an Auto " +
+					"Scaling group behind the load balancer (their `metrics_targets` is empty), so Prometheus discovers them " +
+					"itself: one `ec2_sd_configs` entry per endpoint, in its region, filtered on the tags every instance of " +
+					"the endpoint carries (`inferstack:cluster`, `inferstack:endpoint`) and on running instances, each " +
+					"instance scraped at its private IP on `port`. `relabel_configs` give the samples the labels of " +
+					"`metrics_targets`: `endpoint` (the endpoint tag), `replica` (the instance id), `host` (the private IP), " +
+					"and `model` and `revision` when set. Prometheus needs `ec2:DescribeInstances` and " +
+					"`ec2:DescribeAvailabilityZones` (e.g. from its instance role) and a route to the nodes' `port` (allow it " +
+					"in the cluster's `aws.allowed_cidrs`). Not in `file_sd_json`: discovered targets cannot be listed.",
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"endpoint_id": schema.StringAttribute{
+							Required: true,
+							MarkdownDescription: "The endpoint's `id`, `aws/<region>/<cluster>,<name>` (e.g. " +
+								"`inferstack_model_endpoint.chat.id`): the region to discover in and the tags to filter on.",
+						},
+						"port": schema.Int64Attribute{
+							Optional: true,
+							MarkdownDescription: "vLLM's port on the instances: the endpoint's `aws.port`. Defaults to " +
+								"`8000`, as the endpoint's does (so `inferstack_model_endpoint.chat.aws.port` works set or not).",
+						},
+						"model": schema.StringAttribute{
+							Optional:            true,
+							MarkdownDescription: "The `model` label of the endpoint's samples, e.g. `inferstack_model_endpoint.chat.model.id`. Unset: no label.",
+						},
+						"revision": schema.StringAttribute{
+							Optional:            true,
+							MarkdownDescription: "The `revision` label, e.g. `inferstack_model_endpoint.chat.resolved_revision`. Unset: no label.",
+						},
+					},
+				},
+			},
 			"job_name": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
@@ -83,14 +119,16 @@ func (d *prometheusConfigDataSource) Schema(_ context.Context, _ datasource.Sche
 			},
 			"scrape_config_yaml": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "A Prometheus config document with the job under `scrape_configs` and its targets in " +
-					"`static_configs` (one group per target). Merge it into `prometheus.yml` (e.g. `yamldecode(...).scrape_configs`) " +
-					"or hand it to the Prometheus Operator as additional scrape configs.",
+				MarkdownDescription: "A Prometheus config document with the job under `scrape_configs`, its targets in " +
+					"`static_configs` (one group per target) and, with `aws_endpoints`, its `ec2_sd_configs` and `relabel_configs`. " +
+					"Merge it into `prometheus.yml` (e.g. `yamldecode(...).scrape_configs`) or hand it to the Prometheus " +
+					"Operator as additional scrape configs.",
 			},
 			"file_sd_json": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "The same target groups in the JSON of `file_sd_configs`: write it to a file a job's " +
-					"`file_sd_configs` names, and Prometheus picks up changes without a restart.",
+					"`file_sd_configs` names, and Prometheus picks up changes without a restart. `targets` only: " +
+					"`aws_endpoints` are discovered (use `scrape_config_yaml`).",
 			},
 			"dashboard_json": schema.StringAttribute{
 				Computed: true,
@@ -149,12 +187,13 @@ func (d *prometheusConfigDataSource) Read(ctx context.Context, req datasource.Re
 	queries, diags := types.MapValueFrom(ctx, types.StringType, out.Queries)
 	resp.Diagnostics.Append(diags...)
 	m.Queries = queries
-	tflog.Debug(ctx, "rendered Prometheus config", map[string]any{"targets": len(cfg.Targets), "job": m.JobName.ValueString()})
+	tflog.Debug(ctx, "rendered Prometheus config", map[string]any{"targets": len(cfg.Targets), "aws_endpoints": len(cfg.EC2), "job": m.JobName.ValueString()})
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
 type prometheusConfigDataSourceModel struct {
 	Targets          types.List   `tfsdk:"targets"`
+	AWSEndpoints     types.List   `tfsdk:"aws_endpoints"`
 	JobName          types.String `tfsdk:"job_name"`
 	ScrapeInterval   types.String `tfsdk:"scrape_interval"`
 	MetricsPath      types.String `tfsdk:"metrics_path"`
@@ -169,6 +208,58 @@ type prometheusConfigTargetModel struct {
 	Labels types.Map    `tfsdk:"labels"`
 }
 
+type prometheusConfigAWSEndpointModel struct {
+	EndpointID types.String `tfsdk:"endpoint_id"`
+	Port       types.Int64  `tfsdk:"port"`
+	Model      types.String `tfsdk:"model"`
+	Revision   types.String `tfsdk:"revision"`
+}
+
+// unknownEC2Endpoint stands in, during validation, for the i-th AWS endpoint when its ID is not
+// known until apply (a name of its own, so that two are not taken for one).
+func unknownEC2Endpoint(i int) metrics.EC2Endpoint {
+	return metrics.EC2Endpoint{Region: "us-east-1", Cluster: "unknown", Endpoint: fmt.Sprintf("unknown-%d", i)}
+}
+
+// expandAWSEndpoints adds the aws_endpoints of m to cfg. An endpoint_id that is not an AWS
+// endpoint's is an error on its attribute; unknown values pass validation.
+func expandAWSEndpoints(ctx context.Context, m prometheusConfigDataSourceModel, cfg *metrics.Config, diags *diag.Diagnostics) {
+	if m.AWSEndpoints.IsNull() || m.AWSEndpoints.IsUnknown() {
+		return
+	}
+	for i, el := range m.AWSEndpoints.Elements() {
+		e := unknownEC2Endpoint(i)
+		obj, ok := el.(types.Object)
+		if !ok || obj.IsNull() || obj.IsUnknown() {
+			cfg.EC2 = append(cfg.EC2, e)
+			continue
+		}
+		var am prometheusConfigAWSEndpointModel
+		diags.Append(obj.As(ctx, &am, basetypes.ObjectAsOptions{})...)
+		if id := am.EndpointID; !id.IsUnknown() {
+			region, cluster, name, err := awsbackend.ParseEndpointID(id.ValueString())
+			at := path.Root("aws_endpoints").AtListIndex(i).AtName("endpoint_id")
+			switch {
+			case err != nil || !awsbackend.IsClusterID(id.ValueString()): // "aws/" promises a region
+				diags.AddAttributeError(at, "invalid AWS endpoint", fmt.Sprintf("aws_endpoints[%d].endpoint_id: %q is not the id of a "+
+					"model endpoint on an AWS cluster: want aws/<region>/<cluster>,<name>, e.g. inferstack_model_endpoint.chat.id", i, id.ValueString()))
+			default:
+				e.Region, e.Cluster, e.Endpoint = region, cluster, name
+			}
+		}
+		if !am.Port.IsUnknown() {
+			e.Port = int(am.Port.ValueInt64())
+		}
+		if !am.Model.IsUnknown() {
+			e.Model = am.Model.ValueString()
+		}
+		if !am.Revision.IsUnknown() {
+			e.Revision = am.Revision.ValueString()
+		}
+		cfg.EC2 = append(cfg.EC2, e)
+	}
+}
+
 // unknownTarget stands in, during validation, for a target address not known until apply: a
 // valid address, so that only what is known is judged.
 const unknownTarget = "unknown.invalid:1"
@@ -181,6 +272,7 @@ func expandPrometheusConfig(ctx context.Context, m prometheusConfigDataSourceMod
 		ScrapeInterval: m.ScrapeInterval.ValueString(),
 		MetricsPath:    m.MetricsPath.ValueString(),
 	}
+	expandAWSEndpoints(ctx, m, &cfg, diags)
 	if m.Targets.IsNull() || m.Targets.IsUnknown() {
 		return cfg
 	}
@@ -215,8 +307,11 @@ func expandPrometheusConfig(ctx context.Context, m prometheusConfigDataSourceMod
 func addMetricsProblems(diags *diag.Diagnostics, ps []*errs.Problem) {
 	for _, p := range ps {
 		summary := "invalid Prometheus config"
-		if strings.HasPrefix(p.Attribute, "targets") {
+		switch {
+		case strings.HasPrefix(p.Attribute, "targets"):
 			summary = "invalid metrics target"
+		case strings.HasPrefix(p.Attribute, "aws_endpoints"):
+			summary = "invalid AWS endpoint"
 		}
 		addProblems(diags, path.Empty(), summary, p)
 	}

@@ -9,6 +9,23 @@ data "inferstack_prometheus_config" "vllm" {
     [{ target = "10.0.1.20:8000", labels = { endpoint = "embed", replica = "0" } }],
   )
   scrape_interval = "15s" # the default; the queries' rate() window is four intervals, at least 1m
+
+  # Endpoints on AWS sit behind the load balancer (their metrics_targets is empty): Prometheus
+  # discovers their instances by tag (ec2_sd_configs) in the same job, labelled alike, e.g.
+  #   endpoint_id = inferstack_model_endpoint.llama.id
+  #   port        = inferstack_model_endpoint.llama.aws.port   # null: 8000, as the endpoint's
+  #   model       = inferstack_model_endpoint.llama.model.id
+  #   revision    = inferstack_model_endpoint.llama.resolved_revision
+  aws_endpoints = [{
+    endpoint_id = var.aws_endpoint_id
+    model       = "meta-llama/Llama-3.1-8B-Instruct"
+  }]
+}
+
+variable "aws_endpoint_id" {
+  description = "The id of an inferstack_model_endpoint on an AWS cluster."
+  type        = string
+  default     = "aws/us-east-1/llm-prod,llama-8b"
 }
 
 variable "chat_metrics_targets" {
@@ -20,7 +37,8 @@ variable "chat_metrics_targets" {
   ]
 }
 
-# A prometheus.yml for a Prometheus that scrapes only vLLM (or merge its scrape_configs into yours).
+# A prometheus.yml for a Prometheus that scrapes only vLLM (or merge its scrape_configs into yours);
+# Prometheus needs ec2:DescribeInstances and ec2:DescribeAvailabilityZones for the AWS endpoints.
 output "prometheus_yml" {
   value = data.inferstack_prometheus_config.vllm.scrape_config_yaml
 }
