@@ -57,6 +57,14 @@ func ParseClusterID(id string) (namespace, name string, err error) {
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", fmt.Errorf("%q is not a Kubernetes inference cluster id: it is %s/<namespace>/<name>", id, Name)
 	}
+	// Both parts name API objects and go into request paths: anything but DNS labels is refused
+	// here, before a request is made.
+	for _, p := range parts {
+		if errs := validation.IsDNS1123Label(p); len(errs) > 0 {
+			return "", "", fmt.Errorf("%q is not a Kubernetes inference cluster id: %q is not a namespace or cluster name (%s)",
+				id, p, strings.Join(errs, "; "))
+		}
+	}
 	return parts[0], parts[1], nil
 }
 

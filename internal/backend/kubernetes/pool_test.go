@@ -24,3 +24,15 @@ func TestHostKinds(t *testing.T) {
 		t.Errorf("hostKinds = %+v\nwant %+v", got, want)
 	}
 }
+
+func TestParseClusterIDRefusesCraftedIDs(t *testing.T) {
+	for _, id := range []string{"kubernetes/../x", "kubernetes/ns/a\x1b[31m", "kubernetes/NS/x", "kubernetes/ns/x/y", "ns/", "kubernetes/ns/x%2F..", ""} {
+		if _, _, err := ParseClusterID(id); err == nil {
+			t.Errorf("ParseClusterID(%q) accepted a crafted id", id)
+		}
+	}
+	ns, name, err := ParseClusterID("kubernetes/inference/gpu-pool")
+	if err != nil || ns != "inference" || name != "gpu-pool" {
+		t.Errorf("ParseClusterID of a good id = %q, %q, %v", ns, name, err)
+	}
+}
