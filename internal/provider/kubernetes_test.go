@@ -387,6 +387,21 @@ func TestAccKubernetes_planChecks(t *testing.T) {
 				PlanOnly:    true,
 				ExpectError: errorLike("is not a CIDR block"),
 			},
+			{
+				Config:      f.provider(nil) + f.clusterBlock() + f.endpoint("test", "x", 1, "  kubernetes = { service_annotations = { \"bad key!\" = \"v\" } }"),
+				PlanOnly:    true,
+				ExpectError: errorLike("is not an annotation key"),
+			},
+			{
+				Config:      f.provider(nil) + f.clusterBlock() + f.endpoint("test", "x", 1, "  kubernetes = { service_annotations = { a = \"x\\u001b[31m\" } }"),
+				PlanOnly:    true,
+				ExpectError: errorLike("holds control characters"),
+			},
+			{
+				Config:      f.provider(nil) + f.clusterBlock() + f.endpoint("test", "x", 1, "  kubernetes = { allowed_namespaces = [\"Gateway_NS\"] }"),
+				PlanOnly:    true,
+				ExpectError: errorLike("must be a namespace name"),
+			},
 		},
 	})
 }

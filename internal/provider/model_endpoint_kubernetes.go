@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
+	"strings"
+	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -71,12 +74,14 @@ func (kubernetesAdapter) EndpointBlock() (schema.SingleNestedAttribute, bool) {
 			"service_annotations": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Annotations of the Service.",
+				Validators:          []validator.Map{annotationsValidator{}},
 			},
 			"allowed_namespaces": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Namespaces whose pods may reach the endpoint (the gateway's). With `allowed_cidrs` " +
 					"both empty, only pods of the endpoint's own namespace may.",
-				Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.LengthBetween(1, 63))},
+				Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(dnsLabelRE,
+					"must be a namespace name: 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit"))},
 			},
 			"allowed_cidrs": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
@@ -202,5 +207,41 @@ func (cidrValidator) ValidateString(_ context.Context, req validator.StringReque
 	if p, err := netip.ParsePrefix(s); err != nil || p.Masked() != p {
 		resp.Diagnostics.AddAttributeError(req.Path, "invalid CIDR block",
 			fmt.Sprintf("%s: %q is not a CIDR block with its host bits zero, such as \"10.0.0.0/16\".", req.Path, s))
+	}
+}
+
+var (
+	dnsLabelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// annotationKeyRE is a Kubernetes qualified name with an optional DNS-subdomain prefix.
+	annotationKeyRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+)
+
+// annotationsValidator checks annotation keys (Kubernetes qualified names) and refuses control
+// characters in values, at plan time.
+type annotationsValidator struct{}
+
+func (annotationsValidator) Description(context.Context) string {
+	return "annotation keys that are Kubernetes qualified names ([prefix/]name), values without control characters"
+}
+
+func (v annotationsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (annotationsValidator) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for k, v := range req.ConfigValue.Elements() {
+		p := req.Path.AtMapKey(k)
+		if prefix, _, _ := strings.Cut(k, "/"); !annotationKeyRE.MatchString(k) || len(k) > 316 || (strings.Contains(k, "/") && len(prefix) > 253) {
+			resp.Diagnostics.AddAttributeError(p, "invalid annotation key",
+				fmt.Sprintf("%s: %q is not an annotation key: use [prefix/]name, the name 1 to 63 letters, digits, '-', '_' or '.', "+
+					"the prefix a DNS subdomain (e.g. service.beta.kubernetes.io/aws-load-balancer-internal).", req.Path, k))
+		}
+		if s, ok := v.(types.String); ok && !s.IsUnknown() && strings.ContainsFunc(s.ValueString(), unicode.IsControl) {
+			resp.Diagnostics.AddAttributeError(p, "invalid annotation value",
+				fmt.Sprintf("%s: the value of %q holds control characters: remove them.", req.Path, k))
+		}
 	}
 }
