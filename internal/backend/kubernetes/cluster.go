@@ -523,13 +523,25 @@ func (b *Backend) DeleteCluster(ctx context.Context, id string) ([]string, error
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return nil, fmt.Errorf("listing the endpoints of inference cluster %s: %w", id, err)
-	case len(deps.Items) > 0:
-		var names []string
+	}
+	sets, err := c.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(clusterLabels(name)).String()})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("listing the endpoints of inference cluster %s: %w", id, err)
+	}
+	var names []string
+	if deps != nil {
 		for _, d := range deps.Items {
 			names = append(names, d.Name)
 		}
+	}
+	if sets != nil {
+		for _, s := range sets.Items {
+			names = append(names, s.Labels[LabelEndpoint])
+		}
+	}
+	if len(names) > 0 {
 		slices.Sort(names)
-		return nil, fmt.Errorf("inference cluster %s still has model endpoints: %s; delete them first", id, strings.Join(names, ", "))
+		return nil, fmt.Errorf("inference cluster %s still has model endpoints: %s; delete them first", id, strings.Join(slices.Compact(names), ", "))
 	}
 	if err := c.CoreV1().ConfigMaps(ns).Delete(ctx, ConfigMapName(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("deleting ConfigMap %s of inference cluster %s: %w", ConfigMapName(name), id, err)

@@ -1,10 +1,12 @@
 package kubernetes
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,6 +81,57 @@ func parts(c k8s.Interface, ns, name string) []part {
 	}
 }
 
+// groupParts are a multi-node endpoint's StatefulSets (all that exist with its labels) and its
+// headless Service, in the order they are deleted.
+func groupParts(ctx context.Context, c k8s.Interface, t endpointTarget) ([]part, error) {
+	sets, err := listGroups(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	bg := metav1.DeletePropagationBackground
+	var out []part
+	for _, s := range sets {
+		name := s.Name
+		out = append(out, part{"StatefulSet", name,
+			func(ctx context.Context) (map[string]string, error) {
+				return metaLabels(c.AppsV1().StatefulSets(t.ns).Get(ctx, name, metav1.GetOptions{}))
+			},
+			func(ctx context.Context) error {
+				return c.AppsV1().StatefulSets(t.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
+			}})
+	}
+	hs := HeadlessServiceName(t.name)
+	out = append(out, part{"Service", hs,
+		func(ctx context.Context) (map[string]string, error) {
+			return metaLabels(c.CoreV1().Services(t.ns).Get(ctx, hs, metav1.GetOptions{}))
+		},
+		func(ctx context.Context) error {
+			return c.CoreV1().Services(t.ns).Delete(ctx, hs, metav1.DeleteOptions{})
+		}})
+	return out, nil
+}
+
+// listGroups lists the StatefulSets labelled as the endpoint's, by replica index.
+func listGroups(ctx context.Context, c k8s.Interface, t endpointTarget) ([]appsv1.StatefulSet, error) {
+	sel := labels.SelectorFromSet(map[string]string{LabelManagedBy: ManagedByValue, LabelCluster: t.cluster, LabelEndpoint: t.name})
+	list, err := c.AppsV1().StatefulSets(t.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing the StatefulSets of model endpoint %s: %w", t.name, err)
+	}
+	out := list.Items
+	slices.SortFunc(out, func(a, b appsv1.StatefulSet) int { return cmp.Compare(groupIndex(a), groupIndex(b)) })
+	return out, nil
+}
+
+// groupIndex is a StatefulSet's replica index (-1 when its label is not a number).
+func groupIndex(s appsv1.StatefulSet) int {
+	i, err := strconv.Atoi(s.Labels[LabelGroup])
+	if err != nil {
+		return -1
+	}
+	return i
+}
+
 // ours reports whether an object's labels say it belongs to cluster's endpoint.
 func ours(l map[string]string, cluster, endpoint string) bool {
 	return l[LabelManagedBy] == ManagedByValue && l[LabelCluster] == cluster && l[LabelEndpoint] == endpoint
@@ -130,7 +183,19 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts(c, t.ns, t.name) {
+	check := parts(c, t.ns, t.name)
+	for _, g := range objs.StatefulSets {
+		name := *g.Name
+		check = append(check, part{kind: "StatefulSet", name: name, labels: func(ctx context.Context) (map[string]string, error) {
+			return metaLabels(c.AppsV1().StatefulSets(t.ns).Get(ctx, name, metav1.GetOptions{}))
+		}})
+	}
+	if objs.Headless != nil {
+		check = append(check, part{kind: "Service", name: *objs.Headless.Name, labels: func(ctx context.Context) (map[string]string, error) {
+			return metaLabels(c.CoreV1().Services(t.ns).Get(ctx, *objs.Headless.Name, metav1.GetOptions{}))
+		}})
+	}
+	for _, p := range check {
 		l, err := p.labels(ctx)
 		switch {
 		case apierrors.IsNotFound(err):
@@ -169,8 +234,22 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 	if objs, err = renderEndpoint(in); err != nil {
 		return nil, err
 	}
-	if _, err := c.AppsV1().Deployments(t.ns).Apply(ctx, objs.Deployment, apply); err != nil {
-		return nil, fmt.Errorf("%s: %w", what("Deployment", t.name), err)
+	if objs.Deployment != nil {
+		if _, err := c.AppsV1().Deployments(t.ns).Apply(ctx, objs.Deployment, apply); err != nil {
+			return nil, fmt.Errorf("%s: %w", what("Deployment", t.name), err)
+		}
+	} else {
+		if _, err := c.CoreV1().Services(t.ns).Apply(ctx, objs.Headless, apply); err != nil {
+			return nil, fmt.Errorf("%s: %w", what("Service", *objs.Headless.Name), err)
+		}
+		for _, g := range objs.StatefulSets {
+			if _, err := c.AppsV1().StatefulSets(t.ns).Apply(ctx, g, apply); err != nil {
+				return nil, fmt.Errorf("%s: %w", what("StatefulSet", *g.Name), err)
+			}
+		}
+	}
+	if err := deleteOtherShape(ctx, c, t, objs); err != nil {
+		return nil, err
 	}
 	if _, err := c.CoreV1().Services(t.ns).Apply(ctx, objs.Service, apply); err != nil {
 		return nil, fmt.Errorf("%s: %w", what("Service", t.name), err)
@@ -196,10 +275,57 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec backend.EndpointSpec)
 	return f.endpoint(), nil
 }
 
+// deleteOtherShape deletes what the endpoint no longer has: the Deployment of a single-node
+// endpoint that now spans nodes, or the StatefulSets (all, or those past replicas) and headless
+// Service of one that no longer does. Only objects labelled as the endpoint's go.
+func deleteOtherShape(ctx context.Context, c k8s.Interface, t endpointTarget, objs *endpointObjects) error {
+	var gone []part
+	if objs.Deployment == nil {
+		for _, p := range parts(c, t.ns, t.name) {
+			if p.kind == "Deployment" {
+				gone = append(gone, p)
+			}
+		}
+	}
+	groups, err := groupParts(ctx, c, t)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, g := range objs.StatefulSets {
+		keep["StatefulSet/"+*g.Name] = true
+	}
+	if objs.Headless != nil {
+		keep["Service/"+*objs.Headless.Name] = true
+	}
+	for _, p := range groups {
+		if !keep[p.kind+"/"+p.name] {
+			gone = append(gone, p)
+		}
+	}
+	for _, p := range gone {
+		l, err := p.labels(ctx)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("reading %s %s/%s of model endpoint %s: %w", p.kind, t.ns, p.name, t.name, err)
+		case !ours(l, t.cluster, t.name):
+			continue
+		}
+		if err := p.delete(ctx); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting %s %s/%s of model endpoint %s: %w", p.kind, t.ns, p.name, t.name, err)
+		}
+	}
+	return nil
+}
+
 // found is one read of an endpoint.
 type found struct {
-	t        endpointTarget
-	dep      *appsv1.Deployment
+	t   endpointTarget
+	dep *appsv1.Deployment // nil: a multi-node endpoint (groups)
+	// groups are a multi-node endpoint's StatefulSets by replica index.
+	groups   []appsv1.StatefulSet
 	hpa      *autoscalingv2.HorizontalPodAutoscaler
 	secret   *corev1.Secret
 	service  *corev1.Service
@@ -212,21 +338,35 @@ type found struct {
 func (b *Backend) read(ctx context.Context, c k8s.Interface, t endpointTarget) (*found, error) {
 	dep, err := c.AppsV1().Deployments(t.ns).Get(ctx, t.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && !ours(dep.Labels, t.cluster, t.name)) {
-		return nil, fmt.Errorf("model endpoint %s of inference cluster %s: Deployment %s/%s: %w", t.name, t.clusterID, t.ns, t.name, backend.ErrNotFound)
+		dep, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading Deployment %s/%s of model endpoint %s: %w", t.ns, t.name, t.name, err)
 	}
 	f := &found{t: t, dep: dep}
-	if s := dep.Annotations[AnnotationSettings]; s != "" {
+	// The annotations live on the Deployment, or on each StatefulSet of a multi-node endpoint.
+	kind, objName, annotations, template := "Deployment", t.name, map[string]string(nil), map[string]string(nil)
+	if dep != nil {
+		annotations, template = dep.Annotations, dep.Spec.Template.Annotations
+	} else {
+		if f.groups, err = listGroups(ctx, c, t); err != nil {
+			return nil, err
+		}
+		if len(f.groups) == 0 {
+			return nil, fmt.Errorf("model endpoint %s of inference cluster %s: Deployment %s/%s: %w", t.name, t.clusterID, t.ns, t.name, backend.ErrNotFound)
+		}
+		g := f.groups[0]
+		kind, objName, annotations, template = "StatefulSet", g.Name, g.Annotations, g.Spec.Template.Annotations
+	}
+	if s := annotations[AnnotationSettings]; s != "" {
 		if err := json.Unmarshal([]byte(s), &f.settings); err != nil {
-			return nil, fmt.Errorf("reading model endpoint %s: annotation %s of Deployment %s/%s: %w", t.name, AnnotationSettings, t.ns, t.name, err)
+			return nil, fmt.Errorf("reading model endpoint %s: annotation %s of %s %s/%s: %w", t.name, AnnotationSettings, kind, t.ns, objName, err)
 		}
 	}
-	if s := dep.Spec.Template.Annotations[AnnotationSpec]; s != "" {
+	if s := template[AnnotationSpec]; s != "" {
 		var e appliedEngine
 		if err := json.Unmarshal([]byte(s), &e); err != nil {
-			return nil, fmt.Errorf("reading model endpoint %s: annotation %s of Deployment %s/%s: %w", t.name, AnnotationSpec, t.ns, t.name, err)
+			return nil, fmt.Errorf("reading model endpoint %s: annotation %s of %s %s/%s: %w", t.name, AnnotationSpec, kind, t.ns, objName, err)
 		}
 		f.engine = &e
 	}
@@ -241,6 +381,19 @@ func (b *Backend) read(ctx context.Context, c k8s.Interface, t endpointTarget) (
 		return nil
 	}
 	var errs []error
+	if dep == nil {
+		have := map[string]bool{}
+		for _, g := range f.groups {
+			have[g.Name] = true
+		}
+		for i := range int(f.desired()) {
+			if !have[GroupName(t.name, i)] {
+				f.missing = append(f.missing, "StatefulSet "+t.ns+"/"+GroupName(t.name, i))
+			}
+		}
+		_, err = c.CoreV1().Services(t.ns).Get(ctx, HeadlessServiceName(t.name), metav1.GetOptions{})
+		errs = append(errs, missing("Service", HeadlessServiceName(t.name), err))
+	}
 	svc, err := c.CoreV1().Services(t.ns).Get(ctx, t.name, metav1.GetOptions{})
 	if errs = append(errs, missing("Service", t.name, err)); err == nil {
 		f.service = svc
@@ -270,12 +423,74 @@ func (b *Backend) read(ctx context.Context, c k8s.Interface, t endpointTarget) (
 	return f, nil
 }
 
-// desired is the Deployment's replicas (the HorizontalPodAutoscaler's choice when it has one).
+// desired is the Deployment's replicas (the HorizontalPodAutoscaler's choice when it has one),
+// or the replica groups a multi-node endpoint was applied with.
 func (f *found) desired() int64 {
+	if f.dep == nil {
+		if f.settings.Replicas > 0 {
+			return f.settings.Replicas
+		}
+		return int64(len(f.groups))
+	}
 	if f.dep.Spec.Replicas == nil {
 		return 1
 	}
 	return int64(*f.dep.Spec.Replicas)
+}
+
+// replicaCounts are the ready and updated replicas: the Deployment's, or the groups every rank
+// of which is ready (and runs the StatefulSet's current template).
+func (f *found) replicaCounts() (ready, updated int64) {
+	if f.dep != nil {
+		return int64(f.dep.Status.ReadyReplicas), int64(f.dep.Status.UpdatedReplicas)
+	}
+	for _, g := range f.groups {
+		if groupIndex(g) < 0 || int64(groupIndex(g)) >= f.desired() {
+			continue
+		}
+		want := stsReplicas(&g)
+		if g.Status.ReadyReplicas == want {
+			ready++
+		}
+		if g.Status.UpdatedReplicas == want && g.Status.ObservedGeneration >= g.Generation {
+			updated++
+		}
+	}
+	return ready, updated
+}
+
+// rolledOutAll reports whether every desired replica runs the current template and is ready.
+func (f *found) rolledOutAll() bool {
+	if f.dep != nil {
+		return rolledOut(f.dep)
+	}
+	n := 0
+	for _, g := range f.groups {
+		if i := groupIndex(g); i < 0 || int64(i) >= f.desired() {
+			return false // one to be deleted
+		}
+		if !groupRolledOut(&g) {
+			return false
+		}
+		n++
+	}
+	return int64(n) == f.desired()
+}
+
+func stsReplicas(s *appsv1.StatefulSet) int32 {
+	if s.Spec.Replicas == nil {
+		return 1
+	}
+	return *s.Spec.Replicas
+}
+
+// groupRolledOut reports whether every rank of a group runs the StatefulSet's current template
+// and is ready.
+func groupRolledOut(s *appsv1.StatefulSet) bool {
+	want := stsReplicas(s)
+	st := s.Status
+	return st.ObservedGeneration >= s.Generation && st.Replicas == want && st.ReadyReplicas == want && st.UpdatedReplicas == want &&
+		st.AvailableReplicas == want && (st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision)
 }
 
 // rolledOut reports whether every desired replica runs the Deployment's current template and is ready.
@@ -298,16 +513,24 @@ func (f *found) endpoint() *backend.Endpoint {
 	if port == 0 {
 		port = ContainerPort
 	}
+	ready, updated := f.replicaCounts()
+	details := &EndpointDetails{
+		Namespace: t.ns, Deployment: t.name, Service: t.name, ServiceHost: ServiceHost(t.ns, t.name), Port: port,
+		ReadyReplicas: ready, UpdatedReplicas: updated,
+		Settings: f.settings.Settings,
+	}
+	if f.dep == nil {
+		details.Deployment, details.HeadlessService = "", HeadlessServiceName(t.name)
+		for _, g := range f.groups {
+			details.StatefulSets = append(details.StatefulSets, g.Name)
+		}
+	}
 	out := &backend.Endpoint{
 		ID: backend.EndpointID(t.clusterID, t.name), ClusterID: t.clusterID, Name: t.name,
 		URL:           ServiceURL(t.ns, t.name, port),
 		MetricsTarget: ServiceHost(t.ns, t.name) + ":" + strconv.FormatInt(port, 10),
 		Desired:       f.desired(), Missing: f.missing,
-		Details: &EndpointDetails{
-			Namespace: t.ns, Deployment: t.name, Service: t.name, ServiceHost: ServiceHost(t.ns, t.name), Port: port,
-			ReadyReplicas: int64(f.dep.Status.ReadyReplicas), UpdatedReplicas: int64(f.dep.Status.UpdatedReplicas),
-			Settings: f.settings.Settings,
-		},
+		Details: details,
 	}
 	out.Min, out.Max = out.Desired, out.Desired
 	if f.settings.MinReplicas > 0 || f.settings.MaxReplicas > 0 {
@@ -328,9 +551,8 @@ func (f *found) endpoint() *backend.Endpoint {
 			}
 		}
 	}
-	ready := int64(f.dep.Status.ReadyReplicas)
 	switch {
-	case rolledOut(f.dep) && out.Desired > 0:
+	case f.rolledOutAll() && out.Desired > 0:
 		out.Status = backend.StatusReady
 	case ready > 0:
 		out.Status = backend.StatusDegraded
@@ -370,7 +592,7 @@ func (f *found) target(e *backend.Endpoint) *backend.Target {
 		return nil
 	}
 	t := &backend.Target{URLs: []string{e.URL}, ServedModelName: f.engine.ServedModelName, APIKey: string(f.secret.Data[SecretKeyAPIKey])}
-	if f.dep.Status.ReadyReplicas > 0 {
+	if ready, _ := f.replicaCounts(); ready > 0 {
 		t.Ready = 1
 	}
 	return t
@@ -406,8 +628,8 @@ func (b *Backend) EndpointSpec(ctx context.Context, clusterID, name string) (*vl
 		return nil, nil, err
 	}
 	if f.engine == nil {
-		return nil, nil, fmt.Errorf("model endpoint %s: Deployment %s/%s has no %s annotation on its pod template: it was not made by this provider, or was edited",
-			name, t.ns, name, AnnotationSpec)
+		return nil, nil, fmt.Errorf("model endpoint %s: the pod template of its Deployment (or StatefulSets) in %s has no %s annotation: it was not made by this provider, or was edited",
+			name, t.ns, AnnotationSpec)
 	}
 	e := f.endpoint()
 	applied := f.engine.AppliedSpec
@@ -426,7 +648,11 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, clusterID, name string, _ 
 	if err != nil {
 		return nil, err
 	}
-	ps := parts(c, t.ns, t.name)
+	groups, err := groupParts(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	ps := append(groups, parts(c, t.ns, t.name)...)
 	for _, p := range ps {
 		l, err := p.labels(ctx)
 		switch {
@@ -444,7 +670,11 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, clusterID, name string, _ 
 	podSel := labels.SelectorFromSet(selectorLabels(t.cluster, t.name)).String()
 	err = wait.Until(ctx, pollInterval, "model endpoint "+name+" to be deleted", func(ctx context.Context) (bool, error, error) {
 		var left []string
-		for _, p := range ps {
+		groups, err := groupParts(ctx, c, t)
+		if err != nil {
+			return false, nil, err
+		}
+		for _, p := range append(groups, parts(c, t.ns, t.name)...) {
 			l, err := p.labels(ctx)
 			if err == nil && ours(l, t.cluster, t.name) {
 				left = append(left, p.kind+" "+p.name)

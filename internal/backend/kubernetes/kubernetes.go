@@ -114,8 +114,12 @@ type EndpointSettings struct {
 
 // EndpointDetails is backend.Endpoint.Details.
 type EndpointDetails struct {
-	Namespace       string
+	Namespace string
+	// Deployment is "" for a multi-node endpoint (pipeline_parallel_size > 1), whose replicas are
+	// StatefulSets (one pod per pipeline stage) under HeadlessService.
 	Deployment      string
+	StatefulSets    []string
+	HeadlessService string
 	Service         string
 	ServiceHost     string // <service>.<namespace>.svc
 	Port            int64

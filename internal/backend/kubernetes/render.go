@@ -2,9 +2,11 @@ package kubernetes
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +52,52 @@ const (
 	defaultSharedMemoryMiB = 8192
 	startupPeriodSeconds   = 10
 )
+
+// Multi-node endpoints (pipeline_parallel_size > 1): each replica is a StatefulSet of one pod per
+// pipeline stage, started with vLLM's own multi-node flags (no Ray).
+const (
+	// LabelGroup on a StatefulSet and its pods is the replica (group) index.
+	LabelGroup = "inferstack.io/replica"
+	// EnvNodeRank is the pod's rank in its group: the StatefulSet's pod index.
+	EnvNodeRank = "NODE_RANK"
+	// MasterPort is where the leader's torch.distributed store listens (vLLM's default).
+	MasterPort = 29501
+)
+
+// multiNodeCommand starts vllm serve with the container's args, adding --headless on every rank
+// but the leader (rank 0), which alone serves the API.
+var multiNodeCommand = []string{"/bin/sh", "-c",
+	`if [ "$` + EnvNodeRank + `" != 0 ]; then set -- "$@" --headless; fi; exec vllm serve "$@"`, "vllm-serve"}
+
+// leaderHealthProbe asks the leader's /health; workers (no API server) pass.
+var leaderHealthProbe = []string{"/bin/sh", "-c",
+	`[ "$` + EnvNodeRank + `" != 0 ] || exec python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:` +
+		strconv.Itoa(ContainerPort) + `/health", timeout=4)'`}
+
+// GroupName is the StatefulSet of replica i of a multi-node endpoint.
+func GroupName(endpoint string, i int) string { return endpoint + "-" + strconv.Itoa(i) }
+
+// HeadlessServiceName is the headless Service naming a multi-node endpoint's pods.
+func HeadlessServiceName(endpoint string) string { return endpoint + "-headless" }
+
+// LeaderHost is the DNS name of replica i's leader (rank 0).
+func LeaderHost(namespace, endpoint string, i int) string {
+	return GroupName(endpoint, i) + "-0." + HeadlessServiceName(endpoint) + "." + namespace + ".svc"
+}
+
+// MultiNodeArgs are the flags a rank adds to vllm serve's (the flag table's multi_node
+// section, multiprocessing): the node count, the rank (from the pod's NODE_RANK) and the
+// leader's address. Workers add --headless (multiNodeCommand).
+func MultiNodeArgs(nodes int, leader string) []string {
+	return []string{"--nnodes", strconv.Itoa(nodes), "--node-rank", "$(" + EnvNodeRank + ")", "--master-addr", leader}
+}
+
+// groupSelector selects the pods of one group of an endpoint.
+func groupSelector(sel map[string]string, group string) map[string]string {
+	out := maps.Clone(sel)
+	out[LabelGroup] = group
+	return out
+}
 
 // SecretName is the Secret of endpoint name.
 func SecretName(endpoint string) string { return endpoint + "-secrets" }
@@ -118,8 +166,12 @@ type endpointInput struct {
 
 // endpointObjects are an endpoint's objects as applied.
 type endpointObjects struct {
-	Secret        *corev1ac.SecretApplyConfiguration
-	Deployment    *appsv1ac.DeploymentApplyConfiguration
+	Secret     *corev1ac.SecretApplyConfiguration
+	Deployment *appsv1ac.DeploymentApplyConfiguration // nil: pipeline stages span nodes
+	// StatefulSets are the replica groups when pipeline stages span nodes (one per replica, a
+	// pod per stage), Headless their Service; nil otherwise.
+	StatefulSets  []*appsv1ac.StatefulSetApplyConfiguration
+	Headless      *corev1ac.ServiceApplyConfiguration
 	Service       *corev1ac.ServiceApplyConfiguration
 	PDB           *policyv1ac.PodDisruptionBudgetApplyConfiguration
 	NetworkPolicy *networkingv1ac.NetworkPolicyApplyConfiguration
@@ -211,6 +263,9 @@ func renderEndpoint(in endpointInput) (*endpointObjects, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkEndpointSpec(spec); err != nil {
+		return nil, err
+	}
 	ns, name := cl.Namespace, spec.Name
 	objLabels := endpointLabels(cl.Name, name)
 	sel := selectorLabels(cl.Name, name)
@@ -240,8 +295,15 @@ func renderEndpoint(in endpointInput) (*endpointObjects, error) {
 		env = append(env, corev1ac.EnvVar().WithName(k).WithValue(node.Env[k]))
 	}
 	tp, pp := max(node.Engine.TensorParallelSize, 1), max(node.Engine.PipelineParallelSize, 1)
+	multi := pp > 1
 	gpus := int64(tp * pp)
-	if node.GPUsPerReplica > 0 {
+	if multi {
+		// One pod per pipeline stage: each takes its stage's tensor-parallel GPUs of one node.
+		gpus = int64(tp)
+		if node.GPUsPerReplica > 0 {
+			gpus = int64((node.GPUsPerReplica + pp - 1) / pp)
+		}
+	} else if node.GPUsPerReplica > 0 {
 		gpus = int64(node.GPUsPerReplica)
 	}
 	gpuList := corev1.ResourceList{ResourceGPU: *resource.NewQuantity(gpus, resource.DecimalSI)}
@@ -249,79 +311,150 @@ func renderEndpoint(in endpointInput) (*endpointObjects, error) {
 	health := func() *corev1ac.HTTPGetActionApplyConfiguration {
 		return corev1ac.HTTPGetAction().WithPath("/health").WithPort(http)
 	}
-	container := corev1ac.Container().WithName(ContainerName).
-		WithImage(appliedEngineOf(node).Image).
-		WithArgs(args...).
-		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(ContainerPort).WithProtocol(corev1.ProtocolTCP)).
-		WithEnv(env...).
-		WithResources(corev1ac.ResourceRequirements().WithLimits(gpuList).WithRequests(gpuList)).
-		WithVolumeMounts(
-			corev1ac.VolumeMount().WithName("dshm").WithMountPath("/dev/shm"),
-			corev1ac.VolumeMount().WithName("hf-cache").WithMountPath(hfCacheMountPath),
-		).
-		WithStartupProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(startupPeriodSeconds).
-			WithFailureThreshold(int32((set.StartupSeconds + startupPeriodSeconds - 1) / startupPeriodSeconds))).
-		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(5).WithFailureThreshold(3)).
-		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(10).WithFailureThreshold(6).WithTimeoutSeconds(5))
+	startupThreshold := int32((set.StartupSeconds + startupPeriodSeconds - 1) / startupPeriodSeconds)
+	newContainer := func(args []string) *corev1ac.ContainerApplyConfiguration {
+		c := corev1ac.Container().WithName(ContainerName).
+			WithImage(appliedEngineOf(node).Image).
+			WithArgs(args...).
+			WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(ContainerPort).WithProtocol(corev1.ProtocolTCP)).
+			WithEnv(env...).
+			WithResources(corev1ac.ResourceRequirements().WithLimits(gpuList).WithRequests(gpuList)).
+			WithVolumeMounts(
+				corev1ac.VolumeMount().WithName("dshm").WithMountPath("/dev/shm"),
+				corev1ac.VolumeMount().WithName("hf-cache").WithMountPath(hfCacheMountPath),
+			)
+		if !multi {
+			return c.
+				WithStartupProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(startupPeriodSeconds).
+					WithFailureThreshold(startupThreshold)).
+				WithReadinessProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(5).WithFailureThreshold(3)).
+				WithLivenessProbe(corev1ac.Probe().WithHTTPGet(health()).WithPeriodSeconds(10).WithFailureThreshold(6).WithTimeoutSeconds(5))
+		}
+		// Every rank runs this template; only the leader (rank 0) serves the API, so the probes
+		// ask /health there and pass on the headless workers.
+		probe := func() *corev1ac.ExecActionApplyConfiguration {
+			return corev1ac.ExecAction().WithCommand(leaderHealthProbe...)
+		}
+		return c.WithCommand(multiNodeCommand...).
+			WithEnv(
+				corev1ac.EnvVar().WithName(EnvNodeRank).WithValueFrom(corev1ac.EnvVarSource().
+					WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.labels['"+appsv1.PodIndexLabel+"']"))),
+				corev1ac.EnvVar().WithName("VLLM_HOST_IP").WithValueFrom(corev1ac.EnvVarSource().
+					WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("status.podIP"))),
+			).
+			WithPorts(corev1ac.ContainerPort().WithName("master").WithContainerPort(MasterPort).WithProtocol(corev1.ProtocolTCP)).
+			WithStartupProbe(corev1ac.Probe().WithExec(probe()).WithPeriodSeconds(startupPeriodSeconds).WithTimeoutSeconds(5).
+				WithFailureThreshold(startupThreshold)).
+			WithReadinessProbe(corev1ac.Probe().WithExec(probe()).WithPeriodSeconds(5).WithTimeoutSeconds(5).WithFailureThreshold(3)).
+			WithLivenessProbe(corev1ac.Probe().WithExec(probe()).WithPeriodSeconds(10).WithFailureThreshold(6).WithTimeoutSeconds(5))
+	}
 
-	cache := corev1ac.Volume().WithName("hf-cache")
-	if cl.ModelCache != nil {
-		cache = cache.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(ModelCacheClaimName(cl.Name)))
+	cache := func() *corev1ac.VolumeApplyConfiguration {
+		v := corev1ac.Volume().WithName("hf-cache")
+		if cl.ModelCache != nil {
+			return v.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(ModelCacheClaimName(cl.Name)))
+		}
+		return v.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
+	}
+	newTemplate := func(container *corev1ac.ContainerApplyConfiguration, extraLabels map[string]string) *corev1ac.PodTemplateSpecApplyConfiguration {
+		pod := corev1ac.PodSpec().
+			WithContainers(container).
+			WithVolumes(
+				corev1ac.Volume().WithName("dshm").WithEmptyDir(corev1ac.EmptyDirVolumeSource().WithMedium(corev1.StorageMediumMemory).
+					WithSizeLimit(*resource.NewQuantity(set.SharedMemoryMiB<<20, resource.BinarySI))),
+				cache(),
+			).
+			WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
+				WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(sel)))
+		if len(cl.NodeSelector) > 0 {
+			pod = pod.WithNodeSelector(cl.NodeSelector)
+		}
+		for _, t := range cl.Tolerations {
+			tol := corev1ac.Toleration()
+			if t.Key != "" {
+				tol = tol.WithKey(t.Key)
+			}
+			if t.Operator != "" {
+				tol = tol.WithOperator(corev1.TolerationOperator(t.Operator))
+			}
+			if t.Value != "" {
+				tol = tol.WithValue(t.Value)
+			}
+			if t.Effect != "" {
+				tol = tol.WithEffect(corev1.TaintEffect(t.Effect))
+			}
+			if t.TolerationSeconds != nil {
+				tol = tol.WithTolerationSeconds(*t.TolerationSeconds)
+			}
+			pod = pod.WithTolerations(tol)
+		}
+		if cl.RuntimeClass != "" {
+			pod = pod.WithRuntimeClassName(cl.RuntimeClass)
+		}
+		tl := maps.Clone(podLabels)
+		maps.Copy(tl, extraLabels)
+		if len(extraLabels) > 0 {
+			// The ranks of one group go to different nodes: a stage per node.
+			pod = pod.WithAffinity(corev1ac.Affinity().WithPodAntiAffinity(corev1ac.PodAntiAffinity().
+				WithRequiredDuringSchedulingIgnoredDuringExecution(corev1ac.PodAffinityTerm().
+					WithTopologyKey(corev1.LabelHostname).
+					WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(groupSelector(sel, extraLabels[LabelGroup]))))))
+		}
+		return corev1ac.PodTemplateSpec().WithLabels(tl).
+			WithAnnotations(map[string]string{AnnotationSpec: string(engine), AnnotationSecretVersion: in.SecretVersion}).
+			WithSpec(pod)
+	}
+
+	var deployment *appsv1ac.DeploymentApplyConfiguration
+	var groups []*appsv1ac.StatefulSetApplyConfiguration
+	var headless *corev1ac.ServiceApplyConfiguration
+	if !multi {
+		depSpec := appsv1ac.DeploymentSpec().
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(sel)).
+			WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
+				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
+					WithMaxSurge(intstr.FromInt32(int32(*set.MaxSurge))).
+					WithMaxUnavailable(intstr.FromInt32(int32(*set.MaxUnavailable))))).
+			WithTemplate(newTemplate(newContainer(args), nil))
+		if in.Replicas != nil {
+			depSpec = depSpec.WithReplicas(*in.Replicas)
+		}
+		deployment = appsv1ac.Deployment(name, ns).WithLabels(objLabels).
+			WithAnnotations(map[string]string{AnnotationSettings: string(settings)}).
+			WithSpec(depSpec)
 	} else {
-		cache = cache.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
-	}
-	pod := corev1ac.PodSpec().
-		WithContainers(container).
-		WithVolumes(
-			corev1ac.Volume().WithName("dshm").WithEmptyDir(corev1ac.EmptyDirVolumeSource().WithMedium(corev1.StorageMediumMemory).
-				WithSizeLimit(*resource.NewQuantity(set.SharedMemoryMiB<<20, resource.BinarySI))),
-			cache,
-		).
-		WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
-			WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(sel)))
-	if len(cl.NodeSelector) > 0 {
-		pod = pod.WithNodeSelector(cl.NodeSelector)
-	}
-	for _, t := range cl.Tolerations {
-		tol := corev1ac.Toleration()
-		if t.Key != "" {
-			tol = tol.WithKey(t.Key)
+		headless = corev1ac.Service(HeadlessServiceName(name), ns).WithLabels(objLabels).
+			WithSpec(corev1ac.ServiceSpec().WithClusterIP(corev1.ClusterIPNone).WithSelector(sel).
+				// The leader's name must resolve before it is ready: it is ready only once every
+				// rank has joined it.
+				WithPublishNotReadyAddresses(true).
+				WithPorts(corev1ac.ServicePort().WithName("master").WithProtocol(corev1.ProtocolTCP).WithPort(MasterPort).
+					WithTargetPort(intstr.FromString("master"))))
+		for i := range int(spec.Replicas) {
+			group := strconv.Itoa(i)
+			gl := map[string]string{LabelGroup: group}
+			groupArgs := append(slices.Clone(args), MultiNodeArgs(pp, LeaderHost(ns, name, i))...)
+			stsLabels := maps.Clone(objLabels)
+			maps.Copy(stsLabels, gl)
+			groups = append(groups, appsv1ac.StatefulSet(GroupName(name, i), ns).WithLabels(stsLabels).
+				WithAnnotations(map[string]string{AnnotationSettings: string(settings)}).
+				WithSpec(appsv1ac.StatefulSetSpec().
+					WithReplicas(int32(pp)).
+					WithServiceName(HeadlessServiceName(name)).
+					WithPodManagementPolicy(appsv1.ParallelPodManagement).
+					WithSelector(metav1ac.LabelSelector().WithMatchLabels(groupSelector(sel, group))).
+					WithUpdateStrategy(appsv1ac.StatefulSetUpdateStrategy().WithType(appsv1.RollingUpdateStatefulSetStrategyType)).
+					WithTemplate(newTemplate(newContainer(groupArgs), gl))))
 		}
-		if t.Operator != "" {
-			tol = tol.WithOperator(corev1.TolerationOperator(t.Operator))
-		}
-		if t.Value != "" {
-			tol = tol.WithValue(t.Value)
-		}
-		if t.Effect != "" {
-			tol = tol.WithEffect(corev1.TaintEffect(t.Effect))
-		}
-		if t.TolerationSeconds != nil {
-			tol = tol.WithTolerationSeconds(*t.TolerationSeconds)
-		}
-		pod = pod.WithTolerations(tol)
 	}
-	if cl.RuntimeClass != "" {
-		pod = pod.WithRuntimeClassName(cl.RuntimeClass)
-	}
-	template := corev1ac.PodTemplateSpec().WithLabels(podLabels).
-		WithAnnotations(map[string]string{AnnotationSpec: string(engine), AnnotationSecretVersion: in.SecretVersion}).
-		WithSpec(pod)
-	depSpec := appsv1ac.DeploymentSpec().
-		WithSelector(metav1ac.LabelSelector().WithMatchLabels(sel)).
-		WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
-			WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
-				WithMaxSurge(intstr.FromInt32(int32(*set.MaxSurge))).
-				WithMaxUnavailable(intstr.FromInt32(int32(*set.MaxUnavailable))))).
-		WithTemplate(template)
-	if in.Replicas != nil {
-		depSpec = depSpec.WithReplicas(*in.Replicas)
-	}
-	deployment := appsv1ac.Deployment(name, ns).WithLabels(objLabels).
-		WithAnnotations(map[string]string{AnnotationSettings: string(settings)}).
-		WithSpec(depSpec)
 
-	svc := corev1ac.ServiceSpec().WithType(corev1.ServiceType(set.ServiceType)).WithSelector(sel).
+	svcSel := sel
+	if multi {
+		// Only the leaders serve the API.
+		svcSel = maps.Clone(sel)
+		svcSel[appsv1.PodIndexLabel] = "0"
+	}
+	svc := corev1ac.ServiceSpec().WithType(corev1.ServiceType(set.ServiceType)).WithSelector(svcSel).
 		WithPorts(corev1ac.ServicePort().WithName("http").WithProtocol(corev1.ProtocolTCP).WithPort(int32(set.Port)).WithTargetPort(http))
 	service := corev1ac.Service(name, ns).WithLabels(objLabels).WithSpec(svc)
 	if len(set.ServiceAnnotations) > 0 {
@@ -344,15 +477,21 @@ func renderEndpoint(in endpointInput) (*endpointObjects, error) {
 	if len(from) == 0 {
 		from = append(from, networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()))
 	}
-	np := networkingv1ac.NetworkPolicy(name, ns).WithLabels(objLabels).
-		WithSpec(networkingv1ac.NetworkPolicySpec().
-			WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(sel)).
-			WithPolicyTypes(networkingv1.PolicyTypeIngress).
-			WithIngress(networkingv1ac.NetworkPolicyIngressRule().
-				WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(ContainerPort))).
-				WithFrom(from...)))
+	npSpec := networkingv1ac.NetworkPolicySpec().
+		WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(sel)).
+		WithPolicyTypes(networkingv1.PolicyTypeIngress).
+		WithIngress(networkingv1ac.NetworkPolicyIngressRule().
+			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(ContainerPort))).
+			WithFrom(from...))
+	if multi {
+		// The ranks of a group talk to each other on every port (torch.distributed, NCCL).
+		npSpec = npSpec.WithIngress(networkingv1ac.NetworkPolicyIngressRule().
+			WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(sel))))
+	}
+	np := networkingv1ac.NetworkPolicy(name, ns).WithLabels(objLabels).WithSpec(npSpec)
 
-	out := &endpointObjects{Secret: secret, Deployment: deployment, Service: service, PDB: pdb, NetworkPolicy: np}
+	out := &endpointObjects{Secret: secret, Deployment: deployment, StatefulSets: groups, Headless: headless,
+		Service: service, PDB: pdb, NetworkPolicy: np}
 	if t := spec.ScaleTarget; t != nil {
 		if _, ok := vllm.ServingMetrics[t.Metric]; !ok {
 			return nil, &backend.InputError{Attribute: "autoscaling.target.metric", Summary: "unknown scaling metric",
@@ -374,6 +513,25 @@ func renderEndpoint(in endpointInput) (*endpointObjects, error) {
 						WithTarget(autoscalingv2ac.MetricTarget().WithType(autoscalingv2.AverageValueMetricType).WithAverageValue(target)))))
 	}
 	return out, nil
+}
+
+// checkEndpointSpec refuses what a Kubernetes endpoint cannot do; problems are *InputError.
+func checkEndpointSpec(spec backend.EndpointSpec) error {
+	var problems []error
+	for i, a := range spec.Node.LoRAAdapters {
+		if strings.HasPrefix(a.Source, "/") {
+			problems = append(problems, &backend.InputError{Attribute: fmt.Sprintf("%s[%d].source", vllm.AttrLoRAAdapters, i),
+				Summary: "LoRA adapter path on a node",
+				Detail: fmt.Sprintf("%q is a path on a node, which pods of a Kubernetes cluster cannot see: use the adapter's Hugging Face "+
+					"repository id (owner/name) instead, and vLLM downloads it like the model.", a.Source)})
+		}
+	}
+	if spec.Node.Engine.PipelineParallelSize > 1 && spec.ScaleTarget != nil {
+		problems = append(problems, &backend.InputError{Attribute: "autoscaling.target", Summary: "autoscaling a multi-node endpoint",
+			Detail: fmt.Sprintf("engine.pipeline_parallel_size = %d runs each replica as a group of pods, one per node, which a "+
+				"HorizontalPodAutoscaler cannot scale: remove autoscaling.target and set replicas.", spec.Node.Engine.PipelineParallelSize)})
+	}
+	return errors.Join(problems...)
 }
 
 func secretEnv(key, endpoint string) *corev1ac.EnvVarApplyConfiguration {

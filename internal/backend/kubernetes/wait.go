@@ -22,6 +22,9 @@ var (
 	// unschedulableGrace is how long a pod may stay unschedulable before the wait fails with the
 	// scheduler's message (a moment, for a node that is just joining or a pod being preempted).
 	unschedulableGrace = 10 * time.Second
+	// imagePullGrace is how long a container may stay in ImagePullBackOff / ErrImagePull before
+	// the wait fails with the kubelet's message (registries and networks hiccup).
+	imagePullGrace = 60 * time.Second
 	// maxRestarts is the restart count at which a crashing container fails the wait.
 	maxRestarts int32 = 3
 	// logTailLines is how much of a failed container's log the error carries.
@@ -42,6 +45,7 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 		return nil, err
 	}
 	unschedulable := map[types.UID]time.Time{}
+	pulls := pullFailures{}
 	lastReport := ""
 	var last *found
 	err = wait.Until(ctx, pollInterval, "model endpoint "+name+" to be ready", func(ctx context.Context) (bool, error, error) {
@@ -51,17 +55,25 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 		}
 		last = f
 		d := f.dep
-		pods, err := currentPods(ctx, c, d)
+		var pods []corev1.Pod
+		source := "Deployment " + t.ns + "/" + name
+		if d != nil {
+			pods, err = currentPods(ctx, c, d)
+		} else {
+			source = "StatefulSets " + t.ns + "/" + GroupName(name, 0) + "…"
+			pods, err = endpointPods(ctx, c, t)
+		}
 		if err != nil {
 			return false, nil, err
 		}
 		want := f.desired()
-		msg := fmt.Sprintf("%d/%d ready", d.Status.ReadyReplicas, want)
+		ready, updated := f.replicaCounts()
+		msg := fmt.Sprintf("%d/%d ready", ready, want)
 		if s := podPhases(pods); s != "" {
 			msg += ", pods: " + s
 		}
 		if msg != lastReport {
-			backend.Report(ctx, "Deployment "+t.ns+"/"+name, msg)
+			backend.Report(ctx, source, msg)
 			lastReport = msg
 		}
 		for _, p := range pods {
@@ -70,6 +82,11 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 				if !seen {
 					unschedulable[p.UID] = time.Now()
 				} else if time.Since(first) >= unschedulableGrace {
+					if d == nil {
+						return false, nil, fmt.Errorf("model endpoint %s: pod %s cannot be scheduled: %s. Each replica needs "+
+							"pipeline_parallel_size different nodes with tensor_parallel_size free GPUs each: free or add GPU nodes matching the "+
+							"cluster's node selector and tolerations, or lower tensor_parallel_size or pipeline_parallel_size", name, p.Name, reason)
+					}
 					return false, nil, fmt.Errorf("model endpoint %s: pod %s cannot be scheduled: %s. Free or add GPU nodes matching the "+
 						"cluster's node selector and tolerations, or ask for fewer GPUs per replica (tensor_parallel_size x pipeline_parallel_size)",
 						name, p.Name, reason)
@@ -80,9 +97,15 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 			if err := crashing(ctx, c, p); err != nil {
 				return false, nil, fmt.Errorf("model endpoint %s: %w", name, err)
 			}
+			if err := pulls.check(p, time.Now(), imagePullGrace); err != nil {
+				return false, nil, fmt.Errorf("model endpoint %s: %w", name, err)
+			}
 		}
-		if rolledOut(d) {
+		if f.rolledOutAll() {
 			return true, nil, nil
+		}
+		if d == nil {
+			return false, fmt.Errorf("%s (replica groups updated %d of %d)", msg, updated, want), nil
 		}
 		return false, fmt.Errorf("%s (updated %d, available %d, generation %d observed %d)", msg, d.Status.UpdatedReplicas,
 			d.Status.AvailableReplicas, d.Generation, d.Status.ObservedGeneration), nil
@@ -95,6 +118,16 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 		e.Status = backend.StatusReady
 	}
 	return e, err
+}
+
+// endpointPods lists the pods of every replica group of a multi-node endpoint.
+func endpointPods(ctx context.Context, c k8s.Interface, t endpointTarget) ([]corev1.Pod, error) {
+	sel := labels.SelectorFromSet(selectorLabels(t.cluster, t.name)).String() + "," + LabelGroup
+	pods, err := c.CoreV1().Pods(t.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of model endpoint %s: %w", t.name, err)
+	}
+	return pods.Items, nil
 }
 
 // currentPods lists the pods of the Deployment's newest ReplicaSet (all of its pods when that
@@ -214,6 +247,44 @@ func crashing(ctx context.Context, c k8s.Interface, p corev1.Pod) error {
 			msg += fmt.Sprintf("\n\nLast %d lines of its log:\n%s", logTailLines, strings.TrimRight(string(raw), "\n"))
 		}
 		return fmt.Errorf("%s", msg)
+	}
+	return nil
+}
+
+// pullFailures remembers since when each container has failed to pull its image.
+type pullFailures map[string]time.Time
+
+// check returns an error naming the image and the kubelet's message when a container of p has
+// been unable to pull its image (ImagePullBackOff, ErrImagePull) for grace or longer; a pull
+// that recovers starts the clock again.
+func (f pullFailures) check(p corev1.Pod, now time.Time, grace time.Duration) error {
+	for _, s := range p.Status.ContainerStatuses {
+		key := string(p.UID) + "/" + p.Name + "/" + s.Name
+		w := s.State.Waiting
+		if w == nil || (w.Reason != "ImagePullBackOff" && w.Reason != "ErrImagePull") {
+			delete(f, key)
+			continue
+		}
+		first, seen := f[key]
+		if !seen {
+			f[key] = now
+			continue
+		}
+		if now.Sub(first) >= grace {
+			image := s.Image
+			for _, c := range p.Spec.Containers {
+				if c.Name == s.Name {
+					image = c.Image
+				}
+			}
+			msg := strings.TrimSpace(w.Message)
+			if msg == "" {
+				msg = "no message from the kubelet"
+			}
+			return fmt.Errorf("container %s of pod %s cannot pull image %s (%s for %s): %s. Check the image name and tag "+
+				"(engine.image), that the nodes can reach its registry, and its pull credentials",
+				s.Name, p.Name, image, w.Reason, now.Sub(first).Round(time.Second), msg)
+		}
 	}
 	return nil
 }
