@@ -73,6 +73,11 @@ func ensureCluster(t *testing.T, b *kubernetes.Backend, sel map[string]string) s
 				_, _ = b.DeleteEndpoint(ctx, id, d.Name, backend.DeleteOptions{})
 			}
 		}
+		if sets, err := clientOf(t).AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{LabelSelector: kubernetes.LabelEndpoint}); err == nil {
+			for _, s := range sets.Items {
+				_, _ = b.DeleteEndpoint(ctx, id, s.Labels[kubernetes.LabelEndpoint], backend.DeleteOptions{})
+			}
+		}
 		if _, err := b.DeleteCluster(ctx, id); err != nil {
 			t.Errorf("cleanup: deleting cluster %s: %v", id, err)
 		}
