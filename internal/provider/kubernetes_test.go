@@ -532,3 +532,155 @@ data "inferstack_deployment_plan" "pool" {
 		}},
 	})
 }
+
+// checkMultiNode asserts what a multi-node endpoint (tensor 2 x pipeline 2, one replica) runs:
+// one StatefulSet of two pods on two different nodes, 2 GPUs each, vLLM's multi-node flags with
+// the rank from the pod index and --headless on the workers, the Service on the leader only,
+// and no Deployment.
+func (f k8sFixture) checkMultiNode(name string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		c := f.client()
+		if _, err := f.deployment(name); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("a Deployment for a multi-node endpoint: %v", err)
+		}
+		s, err := c.AppsV1().StatefulSets(f.ns).Get(ctx, name+"-0", metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading the StatefulSet: %w", err)
+		}
+		if s.Spec.Replicas == nil || *s.Spec.Replicas != 2 || s.Status.ReadyReplicas != 2 || s.Spec.PodManagementPolicy != appsv1.ParallelPodManagement ||
+			s.Spec.ServiceName != name+"-headless" {
+			return fmt.Errorf("StatefulSet %s: replicas %v, ready %d, policy %s, service %s", s.Name, s.Spec.Replicas, s.Status.ReadyReplicas,
+				s.Spec.PodManagementPolicy, s.Spec.ServiceName)
+		}
+		ctr := s.Spec.Template.Spec.Containers[0]
+		args, command := strings.Join(ctr.Args, " "), strings.Join(ctr.Command, " ")
+		leader := fmt.Sprintf("%s-0-0.%s-headless.%s.svc", name, name, f.ns)
+		for _, a := range []string{"--tensor-parallel-size 2", "--pipeline-parallel-size 2", "--nnodes 2", "--node-rank $(NODE_RANK)", "--master-addr " + leader} {
+			if !strings.Contains(args, a) {
+				return fmt.Errorf("the container's arguments lack %q: %s", a, args)
+			}
+		}
+		if !strings.Contains(command, `if [ "$NODE_RANK" != 0 ]; then set -- "$@" --headless; fi; exec vllm serve "$@"`) {
+			return fmt.Errorf("the workers do not start --headless: command %s", command)
+		}
+		if strings.Contains(args+command, endpointAPIKey) {
+			return fmt.Errorf("the API key is in the container's command line")
+		}
+		rankFromIndex := false
+		for _, e := range ctr.Env {
+			if e.Name == "NODE_RANK" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+				e.ValueFrom.FieldRef.FieldPath == "metadata.labels['"+appsv1.PodIndexLabel+"']" {
+				rankFromIndex = true
+			}
+		}
+		if !rankFromIndex {
+			return fmt.Errorf("NODE_RANK does not come from the pod index: %+v", ctr.Env)
+		}
+		if got := ctr.Resources.Limits.Name("nvidia.com/gpu", "0"); got.Value() != 2 {
+			return fmt.Errorf("nvidia.com/gpu limit = %s, want tensor_parallel_size 2", got)
+		}
+		pods, err := c.CoreV1().Pods(f.ns).List(ctx, metav1.ListOptions{LabelSelector: "inferstack.io/endpoint=" + name})
+		if err != nil {
+			return err
+		}
+		nodes := map[string]string{}
+		for _, p := range pods.Items {
+			nodes[p.Labels[appsv1.PodIndexLabel]] = p.Spec.NodeName
+		}
+		if len(pods.Items) != 2 || nodes["0"] == "" || nodes["1"] == "" || nodes["0"] == nodes["1"] {
+			return fmt.Errorf("%d pods, ranks on nodes %v: want ranks 0 and 1 on two nodes", len(pods.Items), nodes)
+		}
+		svc, err := c.CoreV1().Services(f.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if svc.Spec.Selector[appsv1.PodIndexLabel] != "0" || svc.Spec.Selector["inferstack.io/replica"] != "" {
+			return fmt.Errorf("Service selector %v: want the leaders (pod index 0) of every group", svc.Spec.Selector)
+		}
+		return nil
+	}
+}
+
+// statefulSetsLeft is CheckDestroy's question for multi-node endpoints: no StatefulSet of ours.
+func (f k8sFixture) statefulSetsLeft(*terraform.State) error {
+	l, err := f.client().AppsV1().StatefulSets(f.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=inferstack"})
+	if err != nil {
+		return fmt.Errorf("asking the API server for StatefulSets: %w", err)
+	}
+	if len(l.Items) > 0 {
+		return fmt.Errorf("left after destroy: %d StatefulSet(s), the first %s", len(l.Items), l.Items[0].Name)
+	}
+	return nil
+}
+
+// TestAccKubernetes_multiNode: pipeline_parallel_size 2 spans nodes: a StatefulSet of one pod per
+// stage, each on its own node with tensor_parallel_size GPUs, the Service on the leader; import;
+// an engine change in place; the StatefulSet deleted out of band planned back.
+//
+// The pool is a 4-GPU and a 2-GPU node: the endpoint's plan check measures a replica
+// (tensor x pipeline = 4 GPUs) against the pool's largest node, so a pool of 2-GPU nodes only is
+// refused at plan time, although each stage needs only 2 GPUs of its own node.
+func TestAccKubernetes_multiNode(t *testing.T) {
+	t.Parallel()
+	f := newK8sFixture(t, "k8s-pp", "NVIDIA-L40S", 46068, 4, 2)
+	endpoint := acctest.TestName("pp")
+	clusterID := "kubernetes/" + f.ns + "/" + f.name
+	config := func(engine string) string {
+		return f.provider(nil) + f.clusterBlock() + f.endpoint("test", endpoint, 1, "  engine = { "+engine+" }")
+	}
+	base := "tensor_parallel_size = 2, pipeline_parallel_size = 2"
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProviderFactories(),
+		CheckDestroy:             resource.ComposeAggregateTestCheckFunc(f.checkDestroyed, f.statefulSetsLeft),
+		Steps: []resource.TestStep{
+			{
+				Config: config(base),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("id"), knownvalue.StringExact(clusterID+","+endpoint)),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("url"), knownvalue.StringExact(fmt.Sprintf("http://%s.%s.svc:8000/v1", endpoint, f.ns))),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
+				},
+				Check: f.checkMultiNode(endpoint),
+			},
+			{
+				ResourceName: k8sEndpointAddr, ImportState: true, ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"api_key", "timeouts", "model.revision", "force_remove_unreachable", "rollout"},
+			},
+			{
+				Config: config(base + ", max_model_len = 8192"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(k8sEndpointAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(f.checkMultiNode(endpoint), func(*terraform.State) error {
+					s, err := f.client().AppsV1().StatefulSets(f.ns).Get(context.Background(), endpoint+"-0", metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if !strings.Contains(strings.Join(s.Spec.Template.Spec.Containers[0].Args, " "), "--max-model-len 8192") ||
+						s.Status.CurrentRevision != s.Status.UpdateRevision || s.Status.UpdatedReplicas != 2 {
+						return fmt.Errorf("the StatefulSet did not roll: revisions %s/%s, updated %d", s.Status.CurrentRevision,
+							s.Status.UpdateRevision, s.Status.UpdatedReplicas)
+					}
+					return nil
+				}),
+			},
+			{
+				PreConfig: func() {
+					if err := f.client().AppsV1().StatefulSets(f.ns).Delete(context.Background(), endpoint+"-0", metav1.DeleteOptions{}); err != nil {
+						t.Fatalf("deleting the StatefulSet: %v", err)
+					}
+				},
+				Config:             config(base + ", max_model_len = 8192"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config(base + ", max_model_len = 8192"),
+				Check:  f.checkMultiNode(endpoint),
+			},
+		},
+	})
+}
