@@ -3,7 +3,11 @@
 // and tolerations of its GPU nodes; an endpoint is a Deployment rendered from the same vLLM spec
 // as the other backends (internal/vllm), with a Secret, a Service, a PodDisruptionBudget and a
 // NetworkPolicy beside it, and a HorizontalPodAutoscaler (autoscaling/v2, a Pods metric named
-// after vLLM's gauge: MetricName) when it scales on a serving signal. Objects are written with
+// after vLLM's gauge: MetricName) when it scales on a serving signal. An endpoint whose
+// pipeline stages span nodes (pipeline_parallel_size > 1) is instead a StatefulSet per replica,
+// one pod per stage with tensor_parallel_size GPUs on a node of its own, under a headless Service
+// naming the leader (rank 0), started with vLLM's multiprocessing multi-node flags (no Ray); its
+// Service selects only the leaders, which serve the API. Objects are written with
 // server-side apply (field manager "inferstack"); the cluster's own scheduler places replicas by
 // nvidia.com/gpu. The cluster's settings live in a ConfigMap in its namespace, so an endpoint
 // given only the cluster's ID learns its node selector, tolerations and runtime class.
@@ -103,7 +107,8 @@ type EndpointSettings struct {
 	AllowedNamespaces []string
 	AllowedCIDRs      []string
 	// MaxSurge and MaxUnavailable are the Deployment's rolling update (defaults 1 and 0: a new
-	// replica is ready before an old one goes).
+	// replica is ready before an old one goes). A multi-node endpoint's StatefulSets roll one
+	// pod at a time, each group on its own; these do not apply to them.
 	MaxSurge, MaxUnavailable *int64
 	// StartupSeconds bounds how long a replica may take to load weights before the startup
 	// probe gives up (default: the endpoint's ready timeout).
