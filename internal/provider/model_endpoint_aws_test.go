@@ -330,6 +330,35 @@ func TestAccModelEndpointAWS_basic(t *testing.T) {
 					},
 				),
 			},
+			{
+				// The block written: its settings as configured, the group's name and ARN beside them
+				// and known in the plan; the grace is the group's, in place.
+				Config: f.endpointConfig(ep, 2, `  engine = { max_model_len = 8192 }
+  autoscaling = { min = 1, max = 3 }
+  aws = { health_check_grace_seconds = 900 }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(endpointAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("aws").AtMapKey("autoscaling_group_arn"),
+						knownvalue.StringRegexp(groupARN(f.region, "inferstack-"+f.name+"."+ep))),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("aws"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"port": knownvalue.Null(), "health_check_grace_seconds": knownvalue.Int64Exact(900), "min_healthy_percentage": knownvalue.Null(),
+						"autoscaling_group_name": knownvalue.StringExact("inferstack-" + f.name + "." + ep),
+						"autoscaling_group_arn":  knownvalue.StringRegexp(groupARN(f.region, "inferstack-"+f.name+"."+ep)),
+					})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					f.checkGroupARN(ep),
+					func(*terraform.State) error {
+						g, err := f.group(ep)
+						if err != nil || g == nil || aws.ToInt32(g.HealthCheckGracePeriod) != 900 {
+							return fmt.Errorf("the group's health check grace: %+v, %v; want 900", g, err)
+						}
+						return nil
+					},
+				),
+			},
 		},
 	})
 }
