@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -23,6 +24,9 @@ type Backend struct {
 	once   sync.Once
 	client k8s.Interface
 	err    error
+
+	// pullGrace overrides imagePullGrace (tests); 0 keeps it.
+	pullGrace time.Duration
 }
 
 var (

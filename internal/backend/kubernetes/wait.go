@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -97,7 +98,7 @@ func (b *Backend) WaitEndpointReady(ctx context.Context, clusterID, name string)
 			if err := crashing(ctx, c, p); err != nil {
 				return false, nil, fmt.Errorf("model endpoint %s: %w", name, err)
 			}
-			if err := pulls.check(p, time.Now(), imagePullGrace); err != nil {
+			if err := pulls.check(p, time.Now(), cmp.Or(b.pullGrace, imagePullGrace)); err != nil {
 				return false, nil, fmt.Errorf("model endpoint %s: %w", name, err)
 			}
 		}

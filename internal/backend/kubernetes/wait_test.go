@@ -1,9 +1,12 @@
 package kubernetes
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -67,5 +70,35 @@ func TestCrashingInvalidImage(t *testing.T) {
 	}}}}
 	if err := crashing(t.Context(), fake.NewClientset(), p); err == nil || !strings.Contains(err.Error(), "InvalidImageName") {
 		t.Errorf("crashing = %v", err)
+	}
+}
+
+// TestWaitImagePullBackOff: a container that cannot pull its image past the grace fails the
+// wait with the image and the kubelet's message.
+func TestWaitImagePullBackOff(t *testing.T) {
+	t.Parallel()
+	ns, name := "ml", "llama"
+	one := int32(1)
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: endpointLabels("gpu", name)},
+		Spec:       appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: selectorLabels("gpu", name)}},
+	}
+	image := "vllm/vllm-openai:v0.99.0"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-abc", Namespace: ns, UID: "p1", Labels: selectorLabels("gpu", name)},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: ContainerName, Image: image}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: ContainerName, Image: image,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff",
+				Message: `Back-off pulling image "` + image + `": not found`}},
+		}}},
+	}
+	b := NewWithClient(fake.NewClientset(dep, pod))
+	b.pullGrace = time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := b.WaitEndpointReady(ctx, ClusterID(ns, "gpu"), name)
+	if err == nil || !strings.Contains(err.Error(), "cannot pull image "+image) || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("wait = %v, want the image and the kubelet's message", err)
 	}
 }
