@@ -128,6 +128,14 @@ func TestAccModelEndpointAWS_autoscalingTarget(t *testing.T) {
 					f.checkPolicy(ep, "RequestsWaiting", 4),
 					f.checkUserData(ep, `"metrics_publish"`, awsbackend.MetricsNamespace, "vllm:num_requests_waiting"),
 					f.checkPublishGrant,
+					// The group a policy of the user's own attaches to is the one exported.
+					resource.TestCheckResourceAttrWith(endpointAddr, "aws.autoscaling_group_name", func(name string) error {
+						out, err := f.autoscaling().DescribePolicies(context.Background(), &autoscaling.DescribePoliciesInput{AutoScalingGroupName: aws.String(name)})
+						if err != nil || len(out.ScalingPolicies) != 1 || aws.ToString(out.ScalingPolicies[0].PolicyName) != "inferstack-target" {
+							return fmt.Errorf("policies of aws.autoscaling_group_name %q: %+v, %v; want the endpoint's inferstack-target", name, out, err)
+						}
+						return nil
+					}),
 				),
 			},
 			{
