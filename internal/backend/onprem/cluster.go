@@ -356,6 +356,7 @@ func LeaveCluster(ctx context.Context, c *Client, ref ClusterRef, hosts []Host) 
 	cmd := fmt.Sprintf(removeScript, shellQuote(ClusterRecordPath(ref.Name)), shellQuote(ClusterDir), shellQuote(vllm.ScriptPath))
 	errs := forEachHost(ctx, hosts, func(ctx context.Context, _ int, h Host) error {
 		_, err := c.Run(ctx, h, cmd, nil)
+		c.forgetScript(h) // it may be gone
 		return err
 	})
 	var hard []error

@@ -154,46 +154,53 @@ type hostRoom struct {
 // ledgers already hold stay where they are while they still fit; new ones go to hosts with
 // enough free GPUs, spreading across hosts. It returns host name by replica index.
 func (c *Client) PlaceEndpoint(ctx context.Context, cfg EndpointConfig) (map[int]string, error) {
+	place, p, err := c.place(ctx, cfg)
+	p.release()
+	return place, err
+}
+
+// place is PlaceEndpoint from the hosts' shared reports (hostbook.go), less what placements
+// under way reserved; it reserves what it places until the deploy applies it (placement).
+func (c *Client) place(ctx context.Context, cfg EndpointConfig) (map[int]string, *placement, error) {
 	need := gpusPerReplica(cfg.Spec)
 	candidates := SelectHosts(cfg.Cluster.Hosts, cfg.NodeSelector)
 	if len(candidates) == 0 {
-		return nil, fmt.Errorf("no host of cluster %s has the labels of node_selector %v", cfg.Cluster.Name, cfg.NodeSelector)
+		return nil, nil, fmt.Errorf("no host of cluster %s has the labels of node_selector %v", cfg.Cluster.Name, cfg.NodeSelector)
 	}
-	rooms := make([]*hostRoom, len(candidates))
+	reports := make([]*hostReport, len(candidates))
 	errs := make([]error, len(candidates))
 	var wg sync.WaitGroup
 	for i, h := range candidates {
-		wg.Go(func() {
-			r, err := c.GPUs(ctx, h)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			room := &hostRoom{host: h, total: len(r.GPUs), avail: len(r.Free)}
-			for _, a := range r.Allocations {
-				if a.Endpoint == cfg.Spec.Endpoint {
-					room.avail += len(a.GPUs)
-					room.held = append(room.held, a.Replica)
-				}
-			}
-			rooms[i] = room
-		})
+		wg.Go(func() { reports[i], errs[i] = c.report(ctx, h) })
 	}
 	wg.Wait()
-	var usable []*hostRoom
 	for i, err := range errs {
-		if err != nil {
-			if IsUnreachable(err) {
-				continue // placed elsewhere; an unreachable host that holds replicas fails below
-			}
-			return nil, err
+		if err != nil && !IsUnreachable(err) {
+			return nil, nil, err
 		}
-		usable = append(usable, rooms[i])
+		// An unreachable host is placed around; one that holds replicas fails below.
+		if err != nil && IsUnreachable(err) && slices.IndexFunc(errs, func(e error) bool { return e == nil }) < 0 {
+			return nil, nil, fmt.Errorf("no candidate host can be reached: %w", errs[i])
+		}
 	}
-	for i, err := range errs {
-		if err != nil && IsUnreachable(err) && len(usable) == 0 {
-			return nil, fmt.Errorf("no candidate host can be reached: %w", errs[i])
+
+	// The decision and its reservations are one step: a placement under way elsewhere sees
+	// these before it decides.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var usable []*hostRoom
+	for i, r := range reports {
+		if errs[i] != nil {
+			continue
 		}
+		h := candidates[i]
+		room := &hostRoom{host: h, total: len(r.gpus.GPUs), avail: c.room(h, r, cfg.Spec.Endpoint)}
+		for _, a := range r.gpus.Allocations {
+			if a.Endpoint == cfg.Spec.Endpoint {
+				room.held = append(room.held, a.Replica)
+			}
+		}
+		usable = append(usable, room)
 	}
 
 	place := map[int]string{}
@@ -235,14 +242,20 @@ func (c *Client) PlaceEndpoint(ctx context.Context, cfg EndpointConfig) (map[int
 					parts = append(parts, fmt.Sprintf("%s: unreachable", candidates[i].Name))
 				}
 			}
-			return nil, fmt.Errorf("not enough free GPUs for endpoint %s on cluster %s: %s; need %d replicas x %d GPUs",
+			return nil, nil, fmt.Errorf("not enough free GPUs for endpoint %s on cluster %s: %s; need %d replicas x %d GPUs",
 				cfg.Spec.Endpoint, cfg.Cluster.Name, strings.Join(parts, ", "), cfg.Replicas, need)
 		}
 		place[idx] = best.host.Name
 		best.avail -= need
 		count[best.host.Name]++
 	}
-	return place, nil
+	p := &placement{c: c, hosts: map[string]Host{}}
+	for _, r := range usable {
+		if n := count[r.host.Name]; n > 0 {
+			c.reserve(p, r.host, cfg.Spec.Endpoint, n*need)
+		}
+	}
+	return place, p, nil
 }
 
 func gpusPerReplica(s vllm.Spec) int {
@@ -258,29 +271,30 @@ func gpusPerReplica(s vllm.Spec) int {
 // held replicas no longer placed on them have the endpoint removed. A failure is a *DeployError
 // carrying the placements that exist.
 func (c *Client) DeployEndpoint(ctx context.Context, cfg EndpointConfig) ([]Placement, error) {
-	var place map[int]string
-	var err error
 	var placements []Placement
+	// Hosts this deploy converged on: a refused or failed converge may leave the endpoint's spec
+	// and secrets there, so they are cleaned up if a later attempt places it elsewhere.
+	tried := map[string]bool{}
 	for attempt := 0; ; attempt++ {
-		place, err = c.PlaceEndpoint(ctx, cfg)
+		place, p, err := c.place(ctx, cfg)
 		if err != nil {
 			return nil, &DeployError{Err: err}
 		}
-		placements, err = c.converge(ctx, cfg, place)
+		placements, err = c.converge(ctx, cfg, place, p, tried)
+		p.release()
 		var exit *ExitError
 		// Another endpoint took the GPUs between the report and the apply: place again.
 		if err != nil && errors.As(err, &exit) && exit.Status == vllm.ExitNoRoom && attempt < 2 {
 			continue
 		}
-		break
+		if err != nil {
+			return placements, &DeployError{Placements: placements, Err: err}
+		}
+		return placements, nil
 	}
-	if err != nil {
-		return placements, &DeployError{Placements: placements, Err: err}
-	}
-	return placements, nil
 }
 
-func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int]string) ([]Placement, error) {
+func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int]string, p *placement, tried map[string]bool) ([]Placement, error) {
 	byHost := map[string][]int{}
 	for idx, h := range place {
 		byHost[h] = append(byHost[h], idx)
@@ -297,12 +311,34 @@ func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int
 	sort.Strings(names)
 
 	// Hosts of the cluster that hold this endpoint but get no replica now: remove it there
-	// first, so their GPUs are free. Unreachable ones are left for Delete (or a later apply).
+	// first, so their GPUs are free. Their reports (shared with the placements) say which hosts
+	// have anything of it; unreachable ones are left for Delete (or a later apply).
+	var gone []Host
 	for _, h := range cfg.Cluster.Hosts {
-		if _, ok := byHost[h.Name]; ok {
-			continue
+		if _, ok := byHost[h.Name]; !ok {
+			gone = append(gone, h)
 		}
-		if err := c.removeIfPresent(ctx, h, cfg.Spec.Endpoint); err != nil && !IsUnreachable(err) {
+	}
+	errs := make([]error, len(gone))
+	var wg sync.WaitGroup
+	for i, h := range gone {
+		wg.Go(func() {
+			if !tried[h.Name] {
+				r, err := c.report(ctx, h)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if !r.has(cfg.Spec.Endpoint) {
+					return
+				}
+			}
+			errs[i] = c.removeIfPresent(ctx, h, cfg.Spec.Endpoint)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !IsUnreachable(err) {
 			return nil, err
 		}
 	}
@@ -330,8 +366,10 @@ func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int
 		errs := make([]error, len(batch))
 		var wg sync.WaitGroup
 		for i, name := range batch {
+			tried[name] = true
 			wg.Go(func() {
 				results[i], errs[i] = c.applyHost(ctx, cfg, hosts[name], byHost[name])
+				p.done(hosts[name]) // its ledger is written: the next placement reads it again
 			})
 		}
 		wg.Wait()
@@ -410,7 +448,7 @@ func (c *Client) applyHost(ctx context.Context, cfg EndpointConfig, h Host, repl
 	if err != nil {
 		return nil, err
 	}
-	if err := c.EnsureScript(ctx, h); err != nil {
+	if err := c.ensureScript(ctx, h); err != nil {
 		return nil, err
 	}
 	if err := c.writeSecret(ctx, h, cfg.Spec.Endpoint, "VLLM_API_KEY", cfg.APIKey); err != nil {
@@ -484,8 +522,11 @@ type hostRead struct {
 // needs of it too (the applied spec, a NUL, the API key from its root-only file: the key only
 // on stdout).
 func (c *Client) readHost(ctx context.Context, h Host, endpoint string, withTarget bool) (hostRead, error) {
+	// A host without the endpoint's spec answers as the node script would ("not on this node",
+	// exit 2) without running it: most hosts of a cluster do not have a given endpoint.
 	script := `s=` + nodeCmd + `
 [ -x "$s" ] || { echo '{"error":"absent"}'; exit 2; }
+[ -f "${INFERSTACK_ROOT:-}"` + shellQuote(vllm.SpecPath(endpoint)) + ` ] || { echo '{"error":"absent"}'; exit 2; }
 `
 	if !withTarget {
 		script += `exec "$s" status ` + shellQuote(endpoint)
@@ -616,6 +657,7 @@ func (c *Client) removeIfPresent(ctx context.Context, h Host, endpoint string) e
 [ -x "$s" ] || exit 0
 exec "$s" remove ` + shellQuote(endpoint) + ` >/dev/null`
 	_, err := c.Run(ctx, h, script, nil)
+	c.dropReport(h) // its ledger may have changed
 	if err != nil {
 		return fmt.Errorf("removing endpoint %s from host %s: %w", endpoint, h.Name, err)
 	}

@@ -125,6 +125,8 @@ type Client struct {
 	// dials are the dials under way by connKey: a caller that needs a host being dialled waits
 	// for that dial instead of making a second handshake.
 	dials map[string]*dialCall
+	// books is what placements know of each host, by connKey (hostbook.go).
+	books map[string]*hostBook
 }
 
 // dialCall is one dial under way; done is closed when cl or err is set.
@@ -156,7 +158,7 @@ func NewClient(cfg SSHConfig) (*Client, error) {
 	if cfg.KeepaliveCountMax == 0 {
 		cfg.KeepaliveCountMax = 3
 	}
-	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}, dials: map[string]*dialCall{}}, nil
+	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}, dials: map[string]*dialCall{}, books: map[string]*hostBook{}}, nil
 }
 
 func (c SSHConfig) signer() (ssh.Signer, error) {
