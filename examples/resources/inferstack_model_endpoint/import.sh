@@ -8,4 +8,4 @@ terraform import inferstack_model_endpoint.qwen "$(terraform output -raw cluster
 terraform import inferstack_model_endpoint.llama 'aws/us-east-1/llm-prod,llama-8b'
 
 # On a Kubernetes cluster the settings are read back from the Deployment's pod template.
-terraform import inferstack_model_endpoint.qwen 'kubernetes/inference/gpu-pool,qwen-7b'
+terraform import inferstack_model_endpoint.qwen_k8s 'kubernetes/inference/gpu-pool,qwen-7b'

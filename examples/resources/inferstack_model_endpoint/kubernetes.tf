@@ -7,7 +7,7 @@ variable "k8s_cluster_id" {
   default     = "kubernetes/inference/gpu-pool"
 }
 
-resource "inferstack_model_endpoint" "qwen" {
+resource "inferstack_model_endpoint" "qwen_k8s" {
   cluster_id = var.k8s_cluster_id
   name       = "qwen-7b"
   model      = { id = "Qwen/Qwen2.5-7B-Instruct", revision = "main" } # pinned to the commit at plan time
@@ -29,6 +29,6 @@ resource "inferstack_model_endpoint" "qwen" {
   }
 }
 
-output "qwen_url" {
-  value = inferstack_model_endpoint.qwen.url # http://qwen-7b.inference.svc:8000/v1
+output "qwen_k8s_url" {
+  value = inferstack_model_endpoint.qwen_k8s.url # http://qwen-7b.inference.svc:8000/v1
 }
