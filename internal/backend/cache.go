@@ -23,6 +23,15 @@ type EndpointReader interface {
 	ReadEndpoint(ctx context.Context, clusterID, name string) (*Endpoint, *Target, error)
 }
 
+// ClusterCapacityOf is implemented by a backend whose read of a cluster (FindCluster) already
+// learns what its GPUs offer (on-prem: the GPUs every host reported). The cache then answers
+// ClusterCapacity from the cluster's read, so a plan asks the peer once for both.
+type ClusterCapacityOf interface {
+	// CapacityOf is ClusterCapacity from a cluster FindCluster returned; ok is false when the
+	// read does not tell (ClusterCapacity is then asked). A nil Capacity with ok: cannot tell.
+	CapacityOf(c *Cluster) (capacity *Capacity, ok bool)
+}
+
 // cached wraps a Backend with a cache of its reads for the life of the provider's configuration
 // (one Terraform run: plan and apply each configure the provider anew). Each cluster and endpoint
 // is read once, by ID; concurrent callers for one ID share one read (singleflight); the
@@ -170,6 +179,23 @@ func (c *cached) ClusterCapacity(ctx context.Context, id string) (*Capacity, err
 	cr, ok := c.Backend.(CapacityReader)
 	if !ok {
 		return nil, nil
+	}
+	if co, ok := c.Backend.(ClusterCapacityOf); ok {
+		cl, err := c.FindCluster(ctx, id)
+		switch {
+		case err == nil:
+			if capa, ok := co.CapacityOf(cl); ok {
+				if capa == nil {
+					return nil, nil
+				}
+				out := *capa
+				return &out, nil
+			}
+		case !IsNotFound(err):
+			return nil, err
+		}
+		// A cluster not found (its record gone, or an ID no apply made) may still have GPUs to
+		// tell of: the backend reads them its own way.
 	}
 	v, err := c.read(ctx, capacityKey(id), func(ctx context.Context) (any, error) { return cr.ClusterCapacity(ctx, id) })
 	if err != nil || v.(*Capacity) == nil {

@@ -95,3 +95,63 @@ func TestCachedReadsEachEndpointOnce(t *testing.T) {
 		t.Errorf("%d reads after a write, want 3", n)
 	}
 }
+
+// capacityBackend's cluster read has its GPUs (as on-prem's does): ClusterCapacity is answered
+// from the cached FindCluster, with no read of its own, except for a cluster not found.
+type capacityBackend struct {
+	backend.Backend
+	finds, capacities atomic.Int64
+}
+
+func (b *capacityBackend) Name() string { return "cap" }
+
+func (b *capacityBackend) FindCluster(_ context.Context, id string) (*backend.Cluster, error) {
+	b.finds.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	if id == "cap/gone" {
+		return nil, backend.ErrNotFound
+	}
+	return &backend.Cluster{ID: id, Details: int64(4)}, nil
+}
+
+func (b *capacityBackend) ClusterCapacity(context.Context, string) (*backend.Capacity, error) {
+	b.capacities.Add(1)
+	return &backend.Capacity{GPUsPerNode: 2, TotalGPUs: 2}, nil
+}
+
+func (b *capacityBackend) CapacityOf(c *backend.Cluster) (*backend.Capacity, bool) {
+	n, ok := c.Details.(int64)
+	return &backend.Capacity{GPUsPerNode: n, TotalGPUs: n}, ok
+}
+
+func TestCachedCapacityFromClusterRead(t *testing.T) {
+	t.Parallel()
+	fake := &capacityBackend{}
+	b, _ := backend.NewRegistry(fake).ByName("cap")
+	cr := b.(backend.CapacityReader)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if _, err := b.FindCluster(ctx, "cap/c"); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if c, err := cr.ClusterCapacity(ctx, "cap/c"); err != nil || c == nil || c.TotalGPUs != 4 {
+				t.Errorf("capacity %+v, %v; want 4 GPUs from the cluster's read", c, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, m := fake.finds.Load(), fake.capacities.Load(); n != 1 || m != 0 {
+		t.Errorf("%d cluster reads and %d capacity reads, want 1 and 0", n, m)
+	}
+	// A cluster not found: the backend's own capacity read answers.
+	if c, err := cr.ClusterCapacity(ctx, "cap/gone"); err != nil || c == nil || c.TotalGPUs != 2 {
+		t.Errorf("capacity of a cluster not found: %+v, %v; want the backend's own read", c, err)
+	}
+	if m := fake.capacities.Load(); m != 1 {
+		t.Errorf("%d capacity reads for a cluster not found, want 1", m)
+	}
+}

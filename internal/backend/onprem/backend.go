@@ -24,8 +24,10 @@ type Backend struct {
 }
 
 var (
-	_ backend.Backend        = (*Backend)(nil)
-	_ backend.EndpointReader = (*Backend)(nil)
+	_ backend.Backend           = (*Backend)(nil)
+	_ backend.EndpointReader    = (*Backend)(nil)
+	_ backend.CapacityReader    = (*Backend)(nil)
+	_ backend.ClusterCapacityOf = (*Backend)(nil)
 )
 
 // Name is the block name and the ID prefix (IDPrefix without its slash).
@@ -228,6 +230,16 @@ func (b *Backend) ClusterCapacity(ctx context.Context, id string) (*backend.Capa
 		return nil, err
 	}
 	return capacityOf(nodes), nil
+}
+
+// CapacityOf implements backend.ClusterCapacityOf: FindCluster's read has every answering host's
+// GPUs, so the registry's cache answers ClusterCapacity from it without asking the hosts again.
+func (b *Backend) CapacityOf(c *backend.Cluster) (*backend.Capacity, bool) {
+	v, ok := c.Details.(*ClusterView)
+	if !ok || v == nil {
+		return nil, false
+	}
+	return capacityOf(v.Nodes), true
 }
 
 func capacityOf(nodes []Node) *backend.Capacity {
