@@ -116,7 +116,7 @@ func run(tofu, mirror, dir, standin, ns string) error {
 	fmt.Printf("\nprovider start to schema (tofu providers schema -json, median of 5): %s\n", ms(schema))
 
 	fmt.Printf("\nplan with refresh, no changes (median of %d), on-prem endpoints each with a route, against N terraform_data\n", planRuns)
-	fmt.Printf("%4s %9s %11s %7s %9s %11s %9s %11s %11s\n", "N", "objects", "plan", "data", "ratio", "per object", "handshakes", "sessions", "apply")
+	fmt.Printf("%4s %9s %11s %7s %9s %11s %9s %11s %11s %14s\n", "N", "objects", "plan", "data", "ratio", "per object", "handshakes", "sessions", "apply", "apply sessions")
 	applies := map[int]time.Duration{}
 	for _, n := range counts {
 		r, err := b.scale(n)
@@ -125,9 +125,9 @@ func run(tofu, mirror, dir, standin, ns string) error {
 		}
 		applies[n] = r.apply
 		objects := 2*n + 1
-		fmt.Printf("%4d %9d %11s %7s %8.1fx %11s %4d (%d h) %5d (%.1f/ep) %11s\n", n, objects, ms(r.plan), ms(r.data),
+		fmt.Printf("%4d %9d %11s %7s %8.1fx %11s %4d (%d h) %5d (%.1f/ep) %11s %6d (%.1f/ep)\n", n, objects, ms(r.plan), ms(r.data),
 			float64(r.plan)/float64(r.data), ms(r.plan/time.Duration(objects)), r.handshakes, benchHosts, r.sessions,
-			float64(r.sessions)/float64(n), ms(r.apply))
+			float64(r.sessions)/float64(n), ms(r.apply), r.applySessions, float64(r.applySessions)/float64(n))
 	}
 	if one, ten := applies[1], applies[10]; one > 0 && ten > 0 {
 		fmt.Printf("\napply of 10 endpoints with routes on %d hosts: %s against one: %s (%.2fx; goal within 1.5x)\n",
@@ -139,6 +139,8 @@ func run(tofu, mirror, dir, standin, ns string) error {
 type scaleResult struct {
 	plan, data, apply    time.Duration
 	handshakes, sessions int
+	// applySessions are the SSH sessions of the apply (cluster, endpoints and routes).
+	applySessions int
 }
 
 // scale applies n endpoints with routes, plans them planRuns times counting the hosts' logins and
@@ -161,11 +163,14 @@ func (b *bench) scale(n int) (*scaleResult, error) {
 	if _, err := b.cli(data, "apply", "-input=false", "-auto-approve"); err != nil {
 		return nil, err
 	}
+	_, s0 := b.count()
 	start := time.Now()
 	if _, err := b.cli(work, "apply", "-input=false", "-auto-approve"); err != nil {
 		return nil, err
 	}
 	out.apply = time.Since(start)
+	_, s1 := b.count()
+	out.applySessions = s1 - s0
 	defer func() { _, _ = b.cli(work, "destroy", "-input=false", "-auto-approve") }()
 
 	var plans, datas []time.Duration
@@ -307,6 +312,12 @@ func cliVersion(tofu string) string {
 	out, err := exec.Command(tofu, "version").Output()
 	if err != nil {
 		return "CLI version unknown"
+	}
+	// The first line naming the CLI (a warning about the CLI configuration may come first).
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "OpenTofu v") || strings.HasPrefix(l, "Terraform v") {
+			return l
+		}
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return first
