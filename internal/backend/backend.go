@@ -154,6 +154,11 @@ type Capacity struct {
 	// TotalGPUs is every GPU the cluster can run replicas on (on a cloud, nodes x GPUs per node
 	// at the cluster's node limit); 0 when there is no limit to check against.
 	TotalGPUs int64
+	// StagesSpanNodes says the backend puts a replica's pipeline stages on different nodes, one
+	// stage (tensor_parallel_size GPUs) each (Kubernetes); NodeGPUs then lists every node's GPUs.
+	// Otherwise a replica's stages share one node.
+	StagesSpanNodes bool
+	NodeGPUs        []int64
 }
 
 // EndpointSpec is what an inference endpoint's configuration says.

@@ -616,14 +616,12 @@ func (f k8sFixture) statefulSetsLeft(*terraform.State) error {
 
 // TestAccKubernetes_multiNode: pipeline_parallel_size 2 spans nodes: a StatefulSet of one pod per
 // stage, each on its own node with tensor_parallel_size GPUs, the Service on the leader; import;
-// an engine change in place; the StatefulSet deleted out of band planned back.
-//
-// The pool is a 4-GPU and a 2-GPU node: the endpoint's plan check measures a replica
-// (tensor x pipeline = 4 GPUs) against the pool's largest node, so a pool of 2-GPU nodes only is
-// refused at plan time, although each stage needs only 2 GPUs of its own node.
+// an engine change in place; the StatefulSet deleted out of band planned back. The pool is two
+// 2-GPU nodes: the plan measures each stage (tensor_parallel_size GPUs) against a node, and the
+// stages against the nodes that can take one, so three stages are refused at plan time.
 func TestAccKubernetes_multiNode(t *testing.T) {
 	t.Parallel()
-	f := newK8sFixture(t, "k8s-pp", "NVIDIA-L40S", 46068, 4, 2)
+	f := newK8sFixture(t, "k8s-pp", "NVIDIA-L40S", 46068, 2, 2)
 	endpoint := acctest.TestName("pp")
 	clusterID := "kubernetes/" + f.ns + "/" + f.name
 	config := func(engine string) string {
@@ -648,6 +646,16 @@ func TestAccKubernetes_multiNode(t *testing.T) {
 			{
 				ResourceName: k8sEndpointAddr, ImportState: true, ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{"api_key", "timeouts", "model.revision", "force_remove_unreachable", "rollout"},
+			},
+			{
+				Config:      config("tensor_parallel_size = 2, pipeline_parallel_size = 3"),
+				PlanOnly:    true,
+				ExpectError: errorLike("stages go on 3 different nodes with 2 GPUs each, but the cluster has 2 such node(s)"),
+			},
+			{
+				Config:      config("tensor_parallel_size = 4, pipeline_parallel_size = 2"),
+				PlanOnly:    true,
+				ExpectError: errorLike("each pipeline stage takes tensor_parallel_size = 4 GPUs of one node"),
 			},
 			{
 				Config: config(base + ", max_model_len = 8192"),

@@ -145,7 +145,28 @@ func checkSizing(plan modelEndpointResourceModel, shape sizing.ModelShape, capac
 		return
 	}
 	gpus := tp * pp
-	if gpus > capacity.GPUsPerNode {
+	if capacity.StagesSpanNodes && pp > 1 {
+		// One stage per node: each node takes tensor_parallel_size GPUs, and a replica needs
+		// pipeline_parallel_size such nodes.
+		if tp > capacity.GPUsPerNode {
+			diags.AddAttributeError(engine.AtName("tensor_parallel_size"), "pipeline stage larger than a node",
+				fmt.Sprintf("engine.tensor_parallel_size: each pipeline stage takes tensor_parallel_size = %d GPUs of one node, "+
+					"but the cluster's largest node has %d (%s): lower it, or use a cluster with larger nodes.", tp, capacity.GPUsPerNode, capacity.GPUModel))
+			return
+		}
+		var fit int64
+		for _, n := range capacity.NodeGPUs {
+			if n >= tp {
+				fit++
+			}
+		}
+		if fit < pp {
+			diags.AddAttributeError(engine.AtName("pipeline_parallel_size"), "fewer nodes than pipeline stages",
+				fmt.Sprintf("engine.pipeline_parallel_size: a replica's %d stages go on %d different nodes with %d GPUs each, but the cluster "+
+					"has %d such node(s): lower pipeline_parallel_size, or add nodes.", pp, pp, tp, fit))
+			return
+		}
+	} else if gpus > capacity.GPUsPerNode {
 		diags.AddAttributeError(engine.AtName("tensor_parallel_size"), "replica larger than a node",
 			fmt.Sprintf("engine.tensor_parallel_size: a replica takes tensor_parallel_size x pipeline_parallel_size = %d x %d = %d GPUs of one node, "+
 				"but the cluster's largest node has %d (%s): lower them, or use a cluster with larger nodes.", tp, pp, gpus, capacity.GPUsPerNode, capacity.GPUModel))

@@ -503,7 +503,14 @@ func capacityOf(nodes []Node) *backend.Capacity {
 	if largest == nil || largest.GPUMemoryMiB == 0 {
 		return nil
 	}
-	return &backend.Capacity{GPUModel: largest.GPUProduct, GPUMemoryMiB: largest.GPUMemoryMiB, GPUsPerNode: largest.GPUs, TotalGPUs: total}
+	out := &backend.Capacity{GPUModel: largest.GPUProduct, GPUMemoryMiB: largest.GPUMemoryMiB, GPUsPerNode: largest.GPUs, TotalGPUs: total,
+		StagesSpanNodes: true}
+	for _, n := range nodes {
+		if n.GPUs > 0 {
+			out.NodeGPUs = append(out.NodeGPUs, n.GPUs)
+		}
+	}
+	return out
 }
 
 // DeleteCluster refuses while endpoints of the cluster exist; then deletes its ConfigMap, its

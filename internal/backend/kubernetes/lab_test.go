@@ -3,6 +3,7 @@ package kubernetes_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -152,7 +153,8 @@ func TestLabCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if capa == nil || *capa != (backend.Capacity{GPUModel: "NVIDIA-L40S", GPUMemoryMiB: 46068, GPUsPerNode: 2, TotalGPUs: 2}) {
+	if capa == nil || !reflect.DeepEqual(*capa, backend.Capacity{GPUModel: "NVIDIA-L40S", GPUMemoryMiB: 46068, GPUsPerNode: 2, TotalGPUs: 2,
+		StagesSpanNodes: true, NodeGPUs: []int64{2}}) {
 		t.Errorf("capacity = %+v", capa)
 	}
 	n, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
