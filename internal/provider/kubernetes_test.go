@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest"
@@ -329,6 +330,32 @@ func TestAccKubernetes_basic(t *testing.T) {
 			{
 				Config: config(2, "  engine = { max_model_len = 8192 }"),
 				Check:  f.checkDeployment(endpoint, 2, 1, "--max-model-len 8192"),
+			},
+			{
+				// Edited out of band (kubectl set image): planned back, and applied back.
+				PreConfig: func() {
+					patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"vllm","image":"vllm/vllm-openai:latest"}]}}}}`)
+					if _, err := f.client().AppsV1().Deployments(f.ns).Patch(context.Background(), endpoint, k8stypes.StrategicMergePatchType, patch,
+						metav1.PatchOptions{FieldManager: "kubectl-set"}); err != nil {
+						t.Fatalf("editing the Deployment's image: %v", err)
+					}
+				},
+				Config:             config(2, "  engine = { max_model_len = 8192 }"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config(2, "  engine = { max_model_len = 8192 }"),
+				Check: resource.ComposeAggregateTestCheckFunc(f.checkDeployment(endpoint, 2, 1, "--max-model-len 8192"), func(*terraform.State) error {
+					d, err := f.deployment(endpoint)
+					if err != nil {
+						return err
+					}
+					if img := d.Spec.Template.Spec.Containers[0].Image; img == "vllm/vllm-openai:latest" {
+						return fmt.Errorf("the image edited out of band is still %s after the apply", img)
+					}
+					return nil
+				}),
 			},
 		},
 	})

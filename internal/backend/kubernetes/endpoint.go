@@ -370,6 +370,19 @@ func (b *Backend) read(ctx context.Context, c k8s.Interface, t endpointTarget) (
 		}
 		f.engine = &e
 	}
+	if f.engine != nil {
+		edited := func(kind, name string, tpl corev1.PodTemplateSpec) {
+			if d := templateDrift(tpl, f.engine); d != "" {
+				f.missing = append(f.missing, fmt.Sprintf("%s %s/%s as applied (edited outside Terraform: %s)", kind, t.ns, name, d))
+			}
+		}
+		if dep != nil {
+			edited("Deployment", t.name, dep.Spec.Template)
+		}
+		for _, g := range f.groups {
+			edited("StatefulSet", g.Name, g.Spec.Template)
+		}
+	}
 	missing := func(kind, name string, err error) error {
 		switch {
 		case apierrors.IsNotFound(err):
