@@ -584,20 +584,25 @@ func (b *Backend) FindEndpoint(ctx context.Context, clusterID, name string) (*ba
 // the target (Service URL, served name, API key) comes with it. The target is nil when the
 // Secret or the applied spec is missing.
 func (b *Backend) ReadEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, *backend.Target, error) {
-	c, err := b.clientset()
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := targetOf(clusterID, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := b.read(ctx, c, t)
+	f, err := b.readEndpoint(ctx, clusterID, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	e := f.endpoint()
 	return e, f.target(e), nil
+}
+
+// readEndpoint reads endpoint name of cluster clusterID (read, with the client and target).
+func (b *Backend) readEndpoint(ctx context.Context, clusterID, name string) (*found, error) {
+	c, err := b.clientset()
+	if err != nil {
+		return nil, err
+	}
+	t, err := targetOf(clusterID, name)
+	if err != nil {
+		return nil, err
+	}
+	return b.read(ctx, c, t)
 }
 
 func (f *found) target(e *backend.Endpoint) *backend.Target {
@@ -628,21 +633,13 @@ func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*
 
 // EndpointSpec reads the settings back from the pod template's spec annotation.
 func (b *Backend) EndpointSpec(ctx context.Context, clusterID, name string) (*vllm.AppliedSpec, *backend.Endpoint, error) {
-	c, err := b.clientset()
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := targetOf(clusterID, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := b.read(ctx, c, t)
+	f, err := b.readEndpoint(ctx, clusterID, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	if f.engine == nil {
 		return nil, nil, fmt.Errorf("model endpoint %s: the pod template of its Deployment (or StatefulSets) in %s has no %s annotation: it was not made by this provider, or was edited",
-			name, t.ns, AnnotationSpec)
+			name, f.t.ns, AnnotationSpec)
 	}
 	e := f.endpoint()
 	applied := f.engine.AppliedSpec
