@@ -188,8 +188,7 @@ func (c *cached) ClusterCapacity(ctx context.Context, id string) (*Capacity, err
 				if capa == nil {
 					return nil, nil
 				}
-				out := *capa
-				return &out, nil
+				return cloneCapacity(capa), nil
 			}
 		case !IsNotFound(err):
 			return nil, err
@@ -201,8 +200,13 @@ func (c *cached) ClusterCapacity(ctx context.Context, id string) (*Capacity, err
 	if err != nil || v.(*Capacity) == nil {
 		return nil, err
 	}
-	out := *v.(*Capacity)
-	return &out, nil
+	return cloneCapacity(v.(*Capacity)), nil
+}
+
+func cloneCapacity(x *Capacity) *Capacity {
+	out := *x
+	out.NodeGPUs = slices.Clone(x.NodeGPUs)
+	return &out
 }
 
 // ClusterPool implements PoolReader for a backend that does (read through, uncached: only

@@ -1,6 +1,7 @@
 package onprem
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/backend"
@@ -17,7 +18,7 @@ func TestCapacityOf(t *testing.T) {
 		{Name: "c", GPUs: []GPU{{Model: "NVIDIA L4", MemoryMiB: 23034}, {Model: "NVIDIA L4", MemoryMiB: 23034}}},
 	})
 	want := backend.Capacity{GPUModel: "NVIDIA A100 80GB PCIe", GPUMemoryMiB: 81559, GPUsPerNode: 2, TotalGPUs: 5}
-	if got == nil || *got != want {
+	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Fatalf("capacityOf = %+v, want %+v (the first largest node, its smallest GPU, every GPU)", got, want)
 	}
 }

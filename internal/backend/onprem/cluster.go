@@ -1,6 +1,7 @@
 package onprem
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -245,19 +246,27 @@ func ReadCluster(ctx context.Context, c *Client, ref ClusterRef) (nodes []Node, 
 	}
 	out := make([]*Node, len(ref.Hosts))
 	has := make([]bool, len(ref.Hosts))
+	// One session per host: the record, a NUL, then what Discover prints.
+	script := fmt.Sprintf(readRecordScript, shellQuote(ClusterRecordPath(ref.Name))) + "printf '\\0'\n" +
+		fmt.Sprintf(discoverScript, shellQuote(runtimeOf(ref)))
 	errs := forEachHost(ctx, ref.Hosts, func(ctx context.Context, i int, h Host) error {
-		rec, err := c.Run(ctx, h, fmt.Sprintf(readRecordScript, shellQuote(ClusterRecordPath(ref.Name))), nil)
+		b, err := c.Run(ctx, h, script, nil)
 		if err != nil {
 			return err
+		}
+		rec, facts, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			return fmt.Errorf("host %s: reading the cluster's record: unexpected output", h.Name)
 		}
 		if s := strings.TrimSpace(string(rec)); s != "" {
 			var r clusterRecord
 			has[i] = json.Unmarshal([]byte(s), &r) == nil && r.Name == ref.Name
 		}
-		n, err := c.Discover(ctx, h, runtimeOf(ref))
+		n, err := parseDiscovery(facts)
 		if err != nil {
-			return err
+			return fmt.Errorf("host %s: %w", h.Name, err)
 		}
+		n.Name, n.Address = h.Name, h.Address
 		out[i] = n
 		return nil
 	})
