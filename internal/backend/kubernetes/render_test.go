@@ -268,7 +268,8 @@ func TestCapacity(t *testing.T) {
 		{Name: "b", GPUProduct: "NVIDIA-A100-SXM4-80GB", GPUs: 4, GPUMemoryMiB: 81920},
 	}
 	got := capacityOf(nodes)
-	want := &backend.Capacity{GPUModel: "NVIDIA-A100-SXM4-80GB", GPUMemoryMiB: 81920, GPUsPerNode: 4, TotalGPUs: 6}
+	want := &backend.Capacity{GPUModel: "NVIDIA-A100-SXM4-80GB", GPUMemoryMiB: 81920, GPUsPerNode: 4, TotalGPUs: 6,
+		StagesSpanNodes: true, NodeGPUs: []int64{2, 4}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("capacity = %+v, want %+v", got, want)
 	}
