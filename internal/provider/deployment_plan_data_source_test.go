@@ -322,7 +322,7 @@ func TestAccDeploymentPlanDataSource_badInput(t *testing.T) {
 			"gpus[1].memory_gib", `GPU model "MI300X" is not in the known table`, "set gpus[1].memory_gib"}},
 		"GPU count 0":       {qwen + `gpus = [{ model = "L4", count = 0 }]`, []string{"Attribute gpus[0].count value must be at least 1, got: 0"}},
 		"GPU memory 0":      {qwen + `gpus = [{ model = "L4", count = 1, memory_gib = 0 }]`, []string{"Attribute gpus[0].memory_gib value must be greater than 0"}},
-		"no candidates":     {qwen, []string{"At least one of these attributes must be configured: [candidates,gpus]"}},
+		"no candidates":     {qwen, []string{"At least one of these attributes must be configured: [candidates,gpus,cluster_id]"}},
 		"azure no location": {qwen + `candidates = { cloud = "azure" }`, []string{`candidates.region is required when candidates.cloud = "azure"`}},
 		"kv cache dtype":    {qwen + l4 + `kv_cache_dtype = "int4"`, []string{"Attribute kv_cache_dtype value must be one of"}},
 		"quantization not on the fly": {qwen + l4 + `quantization = "awq"`, []string{
