@@ -163,10 +163,10 @@ func (kubernetesAdapter) FlattenEndpoint(ctx context.Context, prior types.Object
 		return prior, diags
 	}
 	m := endpointK8sModel{
-		Port: optionalInt64(s.Port), ServiceType: optionalString(s.ServiceType),
+		Port: flattenInt64(s.Port), ServiceType: optionalString(s.ServiceType),
 		ServiceAnnotations: types.MapNull(types.StringType),
 		AllowedNamespaces:  types.ListNull(types.StringType), AllowedCIDRs: types.ListNull(types.StringType),
-		MaxSurge: types.Int64Null(), StartupSeconds: optionalInt64(s.StartupSeconds), SharedMemoryMiB: optionalInt64(s.SharedMemoryMiB),
+		MaxSurge: types.Int64Null(), StartupSeconds: flattenInt64(s.StartupSeconds), SharedMemoryMiB: flattenInt64(s.SharedMemoryMiB),
 	}
 	if len(s.ServiceAnnotations) > 0 {
 		m.ServiceAnnotations, _ = types.MapValueFrom(ctx, types.StringType, s.ServiceAnnotations)
@@ -183,13 +183,6 @@ func (kubernetesAdapter) FlattenEndpoint(ctx context.Context, prior types.Object
 	out, dd := types.ObjectValueFrom(ctx, endpointK8sAttrTypes, m)
 	diags.Append(dd...)
 	return out, diags
-}
-
-func optionalInt64(v int64) types.Int64 {
-	if v == 0 {
-		return types.Int64Null()
-	}
-	return types.Int64Value(v)
 }
 
 // cidrValidator checks that a string is a CIDR block ("10.0.0.0/8", "fd00::/8").
