@@ -636,12 +636,12 @@ func (d *deploymentPlanDataSource) clusterPool(ctx context.Context, clusterID st
 		diags.AddAttributeError(p, "invalid cluster_id", "cluster_id: "+err.Error())
 		return nil
 	}
-	pr, ok := b.(backend.PoolReader)
-	if !ok {
-		diags.AddAttributeError(p, "cluster_id is not a node pool", "cluster_id: this backend's clusters are not node pools")
-		return nil
+	// The registry's backends are its cached wrappers, which answer ErrNoPool for a backend
+	// that lists no pool.
+	kinds, err := []backend.HostKind(nil), error(backend.ErrNoPool)
+	if pr, ok := b.(backend.PoolReader); ok {
+		kinds, err = pr.ClusterPool(ctx, clusterID)
 	}
-	kinds, err := pr.ClusterPool(ctx, clusterID)
 	switch {
 	case errors.Is(err, backend.ErrNoPool):
 		diags.AddAttributeError(p, "cluster_id is not a node pool",
