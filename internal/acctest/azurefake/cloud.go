@@ -38,7 +38,7 @@ type Options struct {
 	// PollsPerLRO is how many polls of a long-running operation answer InProgress before the
 	// terminal answer (default 2; negative means 0).
 	PollsPerLRO int
-	// PollsToHealthy is how many observations (VM lists, scale set reads) a new VM answers
+	// PollsToHealthy is how many observations (VM lists, rolling upgrade reads) a new VM answers
 	// HealthState/initializing before it turns healthy (default 1; negative means 0).
 	PollsToHealthy int
 	// TrustDataPlane lets Key Vault data-plane calls through when a vault's public network

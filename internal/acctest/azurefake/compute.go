@@ -249,7 +249,9 @@ func skuZones(s *armcompute.ResourceSKU, location string) []string {
 var vmssFilter = regexp.MustCompile(`(?i)'virtualMachineScaleSet/id'\s+eq\s+'([^']+)'`)
 
 func (c *Cloud) computeServer() *computefake.ServerFactory {
-	vmssID := func(rg, name string) string { return c.resourceID(rg, "Microsoft.Compute", "virtualMachineScaleSets/"+name) }
+	vmssID := func(rg, name string) string {
+		return c.resourceID(rg, "Microsoft.Compute", "virtualMachineScaleSets/"+name)
+	}
 	return &computefake.ServerFactory{
 		ResourceSKUsServer: computefake.ResourceSKUsServer{
 			NewListPager: func(o *armcompute.ResourceSKUsClientListOptions) azfake.PagerResponder[armcompute.ResourceSKUsClientListResponse] {
@@ -292,7 +294,7 @@ func (c *Cloud) computeServer() *computefake.ServerFactory {
 					u := c.usageOf(location, n)
 					cur := u.current + c.scaleSetVCPUs(location, n, "")
 					out = append(out, &armcompute.Usage{
-						Name: &armcompute.UsageName{Value: to.Ptr(u.name), LocalizedValue: to.Ptr(u.localized)},
+						Name:         &armcompute.UsageName{Value: to.Ptr(u.name), LocalizedValue: to.Ptr(u.localized)},
 						CurrentValue: to.Ptr(int32(cur)), Limit: to.Ptr(u.limit), Unit: to.Ptr("Count"),
 					})
 				}
@@ -336,9 +338,7 @@ func (c *Cloud) computeServer() *computefake.ServerFactory {
 				if s == nil {
 					return fail[azfake.Responder[armcompute.VirtualMachineScaleSetsClientGetResponse]](notFound("Microsoft.Compute/virtualMachineScaleSets", vmssID(rg, name)))
 				}
-				out := public(s.obj)
-				c.tick(s)
-				return ok(armcompute.VirtualMachineScaleSetsClientGetResponse{VirtualMachineScaleSet: *out})
+				return ok(armcompute.VirtualMachineScaleSetsClientGetResponse{VirtualMachineScaleSet: *public(s.obj)})
 			},
 			BeginDelete: func(ctx context.Context, rg, name string, _ *armcompute.VirtualMachineScaleSetsClientBeginDeleteOptions) (azfake.PollerResponder[armcompute.VirtualMachineScaleSetsClientDeleteResponse], azfake.ErrorResponder) {
 				c.mu.Lock()
@@ -488,8 +488,8 @@ func (c *Cloud) vmObject(s *scaleSet, i int, instanceView bool) *armcompute.Virt
 	return out
 }
 
-// tick is one observation of a scale set: its VMs age and a rolling upgrade moves on;
-// callers hold c.mu.
+// tick is one observation of a scale set (a list of its VMs, a read of its latest rolling
+// upgrade): its VMs age and a rolling upgrade moves on; callers hold c.mu.
 func (c *Cloud) tick(s *scaleSet) {
 	for _, vm := range s.vms {
 		vm.age++

@@ -412,4 +412,3 @@ func (c *Cloud) secretsServer(vaultName string) *secretsfake.Server {
 		},
 	}
 }
-

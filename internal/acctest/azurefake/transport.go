@@ -167,7 +167,7 @@ func (c *Cloud) arm(req *http.Request) (*http.Response, error) {
 		if e := c.checkIfMatch(req, k); e != nil {
 			return errorResponse(req, e), nil
 		}
-		c.drain(req, t, k)
+		c.drain(req, t, k, api)
 	}
 	resp, err := t.Do(req)
 	if err != nil {
@@ -199,10 +199,16 @@ func (c *Cloud) arm(req *http.Request) (*http.Response, error) {
 
 // drain finishes an LRO or pager the client abandoned on the same path, so the fake server's
 // tracker answers the new request rather than replaying the old one.
-func (c *Cloud) drain(req *http.Request, t policy.Transporter, k string) {
+func (c *Cloud) drain(req *http.Request, t policy.Transporter, k, api string) {
 	c.mu.Lock()
 	lroAPI, pagerAPI := c.lros[k], c.pagers[k]
 	c.mu.Unlock()
+	if !strings.Contains(api, ".Begin") {
+		lroAPI = ""
+	}
+	if !strings.Contains(api, "Pager") {
+		pagerAPI = ""
+	}
 	for _, d := range []struct{ api, suffix string }{{lroAPI, "/get/fake/status"}, {pagerAPI, "/fake_page_1"}} {
 		if d.api == "" {
 			continue
@@ -299,7 +305,7 @@ func poller[T any](c *Cloud, status int, result T) azfake.PollerResponder[T] {
 	var p azfake.PollerResponder[T]
 	if c.opts.PollsPerLRO > 0 {
 		for range c.opts.PollsPerLRO + 1 {
-			p.AddNonTerminalResponse(http.StatusAccepted, nil)
+			p.AddNonTerminalResponse(status, nil)
 		}
 	}
 	p.SetTerminalResponse(status, result, nil)
