@@ -53,7 +53,7 @@ type BackendAdapter interface {
 
 // builtinAdapters are the backends every provider has, in the order their blocks are listed.
 func builtinAdapters() []BackendAdapter {
-	return []BackendAdapter{onpremAdapter{}, awsAdapter{}, kubernetesAdapter{}}
+	return []BackendAdapter{onpremAdapter{}, awsAdapter{}, azureAdapter{}, kubernetesAdapter{}}
 }
 
 // WithBackend registers another backend and its adapter (the acceptance harness registers a

@@ -199,9 +199,41 @@ func (p *inferstackProvider) Schema(_ context.Context, _ provider.SchemaRequest,
 						Optional:            true,
 						MarkdownDescription: "Authenticate with a managed identity. Defaults to `ARM_USE_MSI`.",
 					},
-					"environment": schema.StringAttribute{
+					"client_certificate_path": schema.StringAttribute{
 						Optional:            true,
-						MarkdownDescription: "Cloud: `public` (default), `usgovernment` or `china`. Defaults to `ARM_ENVIRONMENT`.",
+						MarkdownDescription: "PKCS#12 (.pfx) or PEM file with the service principal's certificate and key. Defaults to `ARM_CLIENT_CERTIFICATE_PATH`.",
+					},
+					"client_certificate_password": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "Password of that file. Defaults to `ARM_CLIENT_CERTIFICATE_PASSWORD`.",
+					},
+					"use_cli": schema.BoolAttribute{
+						Optional:            true,
+						MarkdownDescription: "Authenticate as the Azure CLI's signed-in account (`az login`). Defaults to `ARM_USE_CLI`.",
+					},
+					"environment": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "Cloud: `public` (default), `usgovernment`, `china`, or `custom` with " +
+							"`resource_manager_endpoint` and `authority_host`. Defaults to `ARM_ENVIRONMENT`.",
+					},
+					"resource_manager_endpoint": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "Azure Resource Manager URL of a custom cloud (Azure Stack Hub, a sovereign cloud, the " +
+							"local lab), `https://` only. Defaults to `ARM_RESOURCE_MANAGER_ENDPOINT`.",
+					},
+					"resource_manager_audience": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Token audience of that Resource Manager. Defaults to `ARM_RESOURCE_MANAGER_AUDIENCE`, else `https://management.azure.com/`.",
+					},
+					"authority_host": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Microsoft Entra authority of a custom cloud, `https://` only. Defaults to `ARM_AUTHORITY_HOST`.",
+					},
+					"default_tags": schema.MapAttribute{
+						ElementType:         types.StringType,
+						Optional:            true,
+						MarkdownDescription: "Tags on every Azure object the provider makes (clusters' and endpoints').",
 					},
 				},
 			},
@@ -375,6 +407,13 @@ type azureModel struct {
 	OIDCTokenFilePath types.String `tfsdk:"oidc_token_file_path"`
 	UseMSI            types.Bool   `tfsdk:"use_msi"`
 	Environment       types.String `tfsdk:"environment"`
+	ClientCertPath    types.String `tfsdk:"client_certificate_path"`
+	ClientCertPass    types.String `tfsdk:"client_certificate_password"`
+	UseCLI            types.Bool   `tfsdk:"use_cli"`
+	RMEndpoint        types.String `tfsdk:"resource_manager_endpoint"`
+	RMAudience        types.String `tfsdk:"resource_manager_audience"`
+	AuthorityHost     types.String `tfsdk:"authority_host"`
+	DefaultTags       types.Map    `tfsdk:"default_tags"`
 }
 
 type gatewayModel struct {
@@ -417,6 +456,7 @@ func (p *inferstackProvider) Configure(ctx context.Context, req provider.Configu
 			UserAgent:  data.UserAgent,
 		}),
 		awsbackend.NewLifecycle(data.AWS, data.AWSDefaultTags),
+		azurebackend.NewLifecycle(data.Azure),
 		k8sbackend.New(k8sCfg),
 	)
 	for _, b := range p.extraBackends {
@@ -623,6 +663,16 @@ func expandAzure(m *azureModel, userAgent string, diags *diag.Diagnostics) azure
 		UseMSI:            boolOr(m.UseMSI, "ARM_USE_MSI", diags, path.Root("azure").AtName("use_msi")),
 		Environment:       stringOr(m.Environment, "ARM_ENVIRONMENT"),
 		UserAgent:         userAgent,
+
+		ClientCertificatePath:     stringOr(m.ClientCertPath, "ARM_CLIENT_CERTIFICATE_PATH"),
+		ClientCertificatePassword: stringOr(m.ClientCertPass, "ARM_CLIENT_CERTIFICATE_PASSWORD"),
+		UseCLI:                    boolOr(m.UseCLI, "ARM_USE_CLI", diags, path.Root("azure").AtName("use_cli")),
+		ResourceManagerEndpoint:   stringOr(m.RMEndpoint, "ARM_RESOURCE_MANAGER_ENDPOINT"),
+		ResourceManagerAudience:   stringOr(m.RMAudience, "ARM_RESOURCE_MANAGER_AUDIENCE"),
+		AuthorityHost:             stringOr(m.AuthorityHost, "ARM_AUTHORITY_HOST"),
+	}
+	if !m.DefaultTags.IsNull() && !m.DefaultTags.IsUnknown() {
+		diags.Append(m.DefaultTags.ElementsAs(context.Background(), &c.DefaultTags, false)...)
 	}
 	if err := c.Validate(); err != nil {
 		diags.AddAttributeError(path.Root("azure"), "invalid Azure settings", err.Error())

@@ -330,7 +330,12 @@ func (c *Cloud) putLB(ctx context.Context, rg, name string, p armnetwork.LoadBal
 		}
 		switch deref(fp.PrivateIPAllocationMethod) {
 		case armnetwork.IPAllocationMethodDynamic:
-			fp.PrivateIPAddress = to.Ptr(c.allocateIP(subnet))
+			// Azure keeps a dynamic address while the frontend stays in its subnet.
+			if kept := c.frontendIP(id, deref(f.Name), *fp.Subnet.ID); kept != "" {
+				fp.PrivateIPAddress = to.Ptr(kept)
+			} else {
+				fp.PrivateIPAddress = to.Ptr(c.allocateIP(subnet))
+			}
 		case armnetwork.IPAllocationMethodStatic:
 			addr, err := netip.ParseAddr(deref(fp.PrivateIPAddress))
 			prefix, perr := netip.ParsePrefix(deref(subnet.Properties.AddressPrefix))
@@ -445,4 +450,20 @@ func (c *Cloud) deleteLB(ctx context.Context, rg, name string, _ *armnetwork.Loa
 	lb.Properties.ProvisioningState = to.Ptr(armnetwork.ProvisioningStateDeleting)
 	c.onFinish(ctx, func() { delete(c.lbs, key(id)) })
 	return poller(c, http.StatusOK, armnetwork.LoadBalancersClientDeleteResponse{}), azfake.ErrorResponder{}
+}
+
+// frontendIP is the address the existing load balancer id gives frontend name in subnet ("" if
+// none); callers hold c.mu.
+func (c *Cloud) frontendIP(id, name, subnet string) string {
+	old := c.lbs[key(id)]
+	if old == nil || old.Properties == nil {
+		return ""
+	}
+	for _, f := range old.Properties.FrontendIPConfigurations {
+		if f != nil && deref(f.Name) == name && f.Properties != nil && f.Properties.Subnet != nil &&
+			strings.EqualFold(deref(f.Properties.Subnet.ID), subnet) {
+			return deref(f.Properties.PrivateIPAddress)
+		}
+	}
+	return ""
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -28,9 +30,24 @@ type Config struct {
 	OIDCToken         string
 	OIDCTokenFilePath string
 	UseMSI            bool
-	Environment       string // public (default), usgovernment, china
-	UserAgent         string
-	TestHooks         *TestHooks
+	// ClientCertificatePath is a PKCS#12 (.pfx) or PEM file with the service principal's
+	// certificate and key; ClientCertificatePassword unlocks it. Secret.
+	ClientCertificatePath     string
+	ClientCertificatePassword string
+	// UseCLI authenticates as the Azure CLI's signed-in account (az login).
+	UseCLI      bool
+	Environment string // public (default), usgovernment, china, or custom (the Custom* endpoints)
+	// ResourceManagerEndpoint, ResourceManagerAudience and AuthorityHost describe a custom cloud
+	// (Azure Stack Hub, a sovereign cloud, the local lab): set together, with Environment "" or
+	// "custom". KeyVaultSuffix is the DNS suffix of its vaults (default vault.azure.net).
+	ResourceManagerEndpoint string
+	ResourceManagerAudience string
+	AuthorityHost           string
+	KeyVaultSuffix          string
+	// DefaultTags go on every Azure object the backend makes.
+	DefaultTags map[string]string
+	UserAgent   string
+	TestHooks   *TestHooks
 }
 
 // Transporter sends HTTP requests; it is azcore's policy.Transporter, restated so callers (the
@@ -43,14 +60,35 @@ type Transporter interface {
 type TestHooks struct {
 	Transport  Transporter
 	Credential azcore.TokenCredential
+	// PollFrequency overrides how often long-running operations and waits poll (0: the
+	// defaults, 5 s and more), so tests against fakes do not sleep.
+	PollFrequency time.Duration
 }
 
 // Validate checks the settings without calling Azure.
 func (c Config) Validate() error {
 	switch strings.ToLower(c.Environment) {
-	case "", "public", "usgovernment", "china":
+	case "", "public", "usgovernment", "china", "custom":
 	default:
-		return fmt.Errorf("environment must be public, usgovernment or china, got %q", c.Environment)
+		return fmt.Errorf("environment must be public, usgovernment, china or custom, got %q", c.Environment)
+	}
+	custom := c.ResourceManagerEndpoint != "" || c.AuthorityHost != ""
+	if strings.EqualFold(c.Environment, "custom") && !custom {
+		return errors.New("environment custom needs resource_manager_endpoint and authority_host")
+	}
+	if custom {
+		if c.Environment != "" && !strings.EqualFold(c.Environment, "custom") {
+			return fmt.Errorf("resource_manager_endpoint and authority_host describe a custom cloud: leave environment unset or set it to custom, not %q", c.Environment)
+		}
+		for _, u := range []struct{ name, value string }{{"resource_manager_endpoint", c.ResourceManagerEndpoint}, {"authority_host", c.AuthorityHost}} {
+			parsed, err := url.Parse(u.value)
+			if err != nil || parsed.Scheme != "https" || parsed.Host == "" {
+				return fmt.Errorf("%s must be an https:// URL (Azure sends tokens only over TLS), got %q", u.name, u.value)
+			}
+		}
+	}
+	if c.ClientCertificatePath != "" && (c.TenantID == "" || c.ClientID == "") {
+		return errors.New("client_certificate_path needs tenant_id and client_id (or ARM_TENANT_ID and ARM_CLIENT_ID)")
 	}
 	if c.UseOIDC && (c.TenantID == "" || c.ClientID == "") {
 		return errors.New("use_oidc needs tenant_id and client_id (or ARM_TENANT_ID and ARM_CLIENT_ID)")
@@ -69,6 +107,11 @@ type Backend struct {
 	cred    azcore.TokenCredential
 	opts    *arm.ClientOptions
 	credErr error
+
+	cache clientCache
+	// locks serialise read-modify-write of a load balancer (endpoints add their rules to their
+	// cluster's) within this process; If-Match guards against other writers.
+	locks keyedMutex
 }
 
 // New returns a Backend; no credential is built and nothing is called until first use.
@@ -86,6 +129,18 @@ func (b *Backend) clientOptions() *arm.ClientOptions {
 }
 
 func (b *Backend) cloud() cloud.Configuration {
+	if b.cfg.ResourceManagerEndpoint != "" {
+		audience := b.cfg.ResourceManagerAudience
+		if audience == "" {
+			audience = "https://management.azure.com/"
+		}
+		return cloud.Configuration{
+			ActiveDirectoryAuthorityHost: strings.TrimSuffix(b.cfg.AuthorityHost, "/") + "/",
+			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+				cloud.ResourceManager: {Endpoint: b.cfg.ResourceManagerEndpoint, Audience: audience},
+			},
+		}
+	}
 	switch strings.ToLower(b.cfg.Environment) {
 	case "usgovernment":
 		return cloud.AzureGovernment
@@ -106,13 +161,19 @@ func (b *Backend) credential() (azcore.TokenCredential, *arm.ClientOptions, erro
 			return
 		}
 		co := azcore.ClientOptions{Cloud: b.opts.Cloud, Telemetry: b.opts.Telemetry}
+		// A custom cloud's authority is not one Microsoft's instance discovery knows.
+		custom := b.cfg.ResourceManagerEndpoint != ""
 		switch {
 		case b.cfg.ClientSecret != "":
 			b.cred, b.credErr = azidentity.NewClientSecretCredential(b.cfg.TenantID, b.cfg.ClientID, b.cfg.ClientSecret,
-				&azidentity.ClientSecretCredentialOptions{ClientOptions: co})
+				&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: custom})
+		case b.cfg.ClientCertificatePath != "":
+			b.cred, b.credErr = b.certificateCredential(co, custom)
+		case b.cfg.UseCLI:
+			b.cred, b.credErr = azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: b.cfg.TenantID})
 		case b.cfg.UseOIDC:
 			b.cred, b.credErr = azidentity.NewClientAssertionCredential(b.cfg.TenantID, b.cfg.ClientID, b.oidcToken,
-				&azidentity.ClientAssertionCredentialOptions{ClientOptions: co})
+				&azidentity.ClientAssertionCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: custom})
 		case b.cfg.UseMSI:
 			mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
 			if b.cfg.ClientID != "" {
@@ -128,6 +189,24 @@ func (b *Backend) credential() (azcore.TokenCredential, *arm.ClientOptions, erro
 		}
 	})
 	return b.cred, b.opts, b.credErr
+}
+
+// certificateCredential reads the service principal's certificate (PKCS#12 or PEM).
+func (b *Backend) certificateCredential(co azcore.ClientOptions, custom bool) (azcore.TokenCredential, error) {
+	data, err := os.ReadFile(b.cfg.ClientCertificatePath)
+	if err != nil {
+		return nil, fmt.Errorf("reading client_certificate_path: %w", err)
+	}
+	var password []byte
+	if b.cfg.ClientCertificatePassword != "" {
+		password = []byte(b.cfg.ClientCertificatePassword)
+	}
+	certs, key, err := azidentity.ParseCertificates(data, password)
+	if err != nil {
+		return nil, fmt.Errorf("reading client_certificate_path %s: %w", b.cfg.ClientCertificatePath, err)
+	}
+	return azidentity.NewClientCertificateCredential(b.cfg.TenantID, b.cfg.ClientID, certs, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: custom})
 }
 
 func (b *Backend) oidcToken(context.Context) (string, error) {
