@@ -4,21 +4,39 @@
 // westeurope with the virtual network 10.20.0.0/16 and its subnet gpu (10.20.1.0/24), writes
 // what a client needs to the --out JSON file, and runs until it is killed.
 //
-//	azurelab --out .lab/azure.json [--addr 127.0.0.1:0] [--dir .lab]
+//	azurelab --out .lab/azure.json [--addr 127.0.0.1:0] [--dir .lab] [--polls-per-lro 1]
 //
 // Point the provider at it with resource_manager_endpoint = arm_url, authority_host =
 // authority_host, the client ID and secret, and SSL_CERT_FILE = ca_file. Vault data-plane traffic
 // goes to arm_url + "/keyvault/<vault>/".
+//
+// Long-running operations answer InProgress --polls-per-lro times after the answer that starts
+// them, each with Retry-After: 1, as Azure sends a Retry-After on its operations: azcore's
+// PollUntilDone waits that long rather than its default 30 seconds, so an apply on the lab takes
+// seconds. The header is added by a front server on --addr that passes every request to the
+// fake's own HTTPS server (which serves the token endpoint the authority's metadata names); both
+// servers' CA certificates are in ca_file.
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/inferstack/terraform-provider-inferstack/internal/acctest/azurefake"
 )
@@ -48,6 +66,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to serve on")
 	out := flag.String("out", "", "path of the JSON file describing the lab (required)")
 	dir := flag.String("dir", "", "directory for the CA certificate (default: the directory of --out)")
+	polls := flag.Int("polls-per-lro", 1, "InProgress answers of a long-running operation after the one that starts it (0: none)")
 	flag.Parse()
 	if *out == "" {
 		return fmt.Errorf("--out is required")
@@ -59,20 +78,37 @@ func run() error {
 		return err
 	}
 	const rg, location = "rg-inferstack-lab", "westeurope"
-	c := azurefake.New(azurefake.Options{})
+	// azurefake reads PollsPerLRO 0 as its default (2) and a negative count as none.
+	pollsPerLRO := *polls
+	if pollsPerLRO <= 0 {
+		pollsPerLRO = -1
+	}
+	c := azurefake.New(azurefake.Options{PollsPerLRO: pollsPerLRO})
 	c.AddResourceGroup(rg, location)
 	subnets := c.AddVirtualNetwork(rg, "vnet-inferstack-lab", location, []string{"10.20.0.0/16"}, map[string]string{"gpu": "10.20.1.0/24"})
-	lab, err := c.Serve(*addr, *dir)
+	lab, err := c.Serve("127.0.0.1:0", *dir)
 	if err != nil {
 		return err
 	}
 	defer lab.Close()
-	caFile, err := filepath.Abs(lab.CAFile)
+	front, frontCA, err := serveFront(*addr, lab)
 	if err != nil {
 		return err
 	}
+	defer front.srv.Close()
+	labCA, err := os.ReadFile(lab.CAFile)
+	if err != nil {
+		return err
+	}
+	caFile, err := filepath.Abs(filepath.Join(*dir, "azurelab-ca-bundle.pem"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(caFile, append(frontCA, labCA...), 0o600); err != nil {
+		return err
+	}
 	info := Info{
-		ARMURL: lab.URL, AuthorityHost: lab.URL + "/", TenantID: lab.TenantID, ClientID: lab.ClientID, ClientSecret: lab.ClientSecret,
+		ARMURL: front.url, AuthorityHost: front.url + "/", TenantID: lab.TenantID, ClientID: lab.ClientID, ClientSecret: lab.ClientSecret,
 		SubscriptionID: c.SubscriptionID(), CAFile: caFile, ResourceGroup: rg, Location: location, SubnetID: subnets["gpu"],
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
@@ -86,9 +122,80 @@ func run() error {
 	if err := os.Rename(tmp, *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "azurelab: serving %s (details in %s)\n", lab.URL, *out)
+	fmt.Fprintf(os.Stderr, "azurelab: serving %s (details in %s)\n", front.url, *out)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	return nil
+}
+
+type frontServer struct {
+	url string
+	srv *http.Server
+}
+
+// serveFront serves lab's handler over HTTPS on addr with a certificate of its own, adding
+// Retry-After: 1 to every InProgress answer of a long-running operation. It returns the server
+// and the PEM of the CA that issued its certificate.
+func serveFront(addr string, lab *azurefake.Lab) (*frontServer, []byte, error) {
+	caPEM, cert, err := certificates()
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lab.ServeHTTP(retryAfterWriter{w}, r)
+	})
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	return &frontServer{url: "https://" + ln.Addr().String(), srv: srv}, caPEM, nil
+}
+
+// retryAfterWriter sets Retry-After: 1 on an answer the fake marks as a long-running operation
+// still in progress (azcore's fake pollers carry Fake-Poller-Status), unless it has one.
+type retryAfterWriter struct{ http.ResponseWriter }
+
+func (w retryAfterWriter) WriteHeader(status int) {
+	h := w.Header()
+	if h.Get("Fake-Poller-Status") == "InProgress" && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", "1")
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// certificates makes a CA and a server certificate it issued for 127.0.0.1 and localhost.
+func certificates() ([]byte, tls.Certificate, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "azurelab front CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: key}, nil
 }
