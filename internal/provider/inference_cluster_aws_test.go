@@ -354,7 +354,7 @@ resource "inferstack_inference_cluster" "both" {
   onprem = { hosts = [{ name = "a", address = "127.0.0.1" }] }
 }`,
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Set\s+exactly\s+one\s+backend\s+block\s+\(aws,\s+kubernetes,\s+onprem\);\s+2\s+are\s+set`),
+				ExpectError: regexp.MustCompile(`Set\s+exactly\s+one\s+backend\s+block\s+\(aws,\s+azure,\s+kubernetes,\s+onprem\);\s+2\s+are\s+set`),
 			},
 		},
 	})

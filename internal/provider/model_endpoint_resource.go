@@ -132,8 +132,8 @@ func (r *modelEndpointResource) checkCapabilities(plan modelEndpointResourceMode
 	}
 	if !plan.Autoscaling.IsNull() && !caps.Autoscaling {
 		diags.AddAttributeError(path.Root("autoscaling"), fmt.Sprintf("autoscaling on %s cluster", kind),
-			fmt.Sprintf("autoscaling is for platforms with an autoscaler of their own (AWS Auto Scaling); %s cluster has a "+
-				"fixed set of hosts: remove autoscaling and set replicas.", kind))
+			fmt.Sprintf("autoscaling is for platforms whose autoscaler inferstack drives (AWS Auto Scaling, Kubernetes' "+
+				"HorizontalPodAutoscaler); on %s cluster the replica count is fixed: remove autoscaling and set replicas.", kind))
 	}
 	if !plan.NodeSelector.IsNull() && !caps.HostPlacement {
 		diags.AddAttributeError(path.Root("node_selector"), fmt.Sprintf("node_selector on a %s cluster", b.Name()),

@@ -9,3 +9,8 @@ terraform import inferstack_inference_cluster.prod aws/us-east-1/llm-prod
 # A Kubernetes cluster is imported by kubernetes/<namespace>/<name>; its settings are read back from
 # the ConfigMap inferstack-cluster-<name> in the namespace.
 terraform import inferstack_inference_cluster.k8s kubernetes/inference/gpu-pool
+
+# An Azure cluster is imported by azure/<subscription>/<resource group>/<name> (or
+# <resource group>/<name> in the provider's subscription); its settings are read back from the
+# tags of its load balancer.
+terraform import inferstack_inference_cluster.eu azure/00000000-0000-0000-0000-000000000000/rg-llm/llm-eu

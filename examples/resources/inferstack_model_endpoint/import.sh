@@ -9,3 +9,6 @@ terraform import inferstack_model_endpoint.llama 'aws/us-east-1/llm-prod,llama-8
 
 # On a Kubernetes cluster the settings are read back from the Deployment's pod template.
 terraform import inferstack_model_endpoint.qwen_k8s 'kubernetes/inference/gpu-pool,qwen-7b'
+
+# On an Azure cluster the settings are read back from the spec in the scale set's user data.
+terraform import inferstack_model_endpoint.qwen_azure 'azure/00000000-0000-0000-0000-000000000000/rg-llm/llm-eu,qwen-7b'

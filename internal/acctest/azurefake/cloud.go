@@ -72,6 +72,7 @@ type Cloud struct {
 	tokens     map[string]bool
 	unhealthyN map[string]int // scale set ID -> VMs kept unhealthy
 	seq        int
+	labURL     string // the lab's URL once Serve runs: vault URIs point there
 
 	transports transports
 }

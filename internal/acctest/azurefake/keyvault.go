@@ -277,6 +277,10 @@ func (c *Cloud) putVault(ctx context.Context, rg, name string, p armkeyvault.Vau
 	}
 	v.obj = obj
 	props.VaultURI = to.Ptr(v.uri())
+	if c.labURL != "" {
+		// Over the lab, clients reach the vault's data plane on the lab's own host.
+		props.VaultURI = to.Ptr(c.labURL + "/keyvault/" + strings.ToLower(v.name()) + "/")
+	}
 	props.ProvisioningState = to.Ptr(armkeyvault.VaultProvisioningStateRegisteringDNS)
 	c.vaults[key(id)] = v
 	final := clone(obj)

@@ -71,6 +71,9 @@ func (c *Cloud) Serve(addr, caDir string) (*Lab, error) {
 		URL: "https://" + ln.Addr().String(), CAFile: caFile,
 		TenantID: c.opts.TenantID, ClientID: newUUID(), ClientSecret: hex.EncodeToString(randomBytes(20)), c: c,
 	}
+	c.mu.Lock()
+	c.labURL = l.URL
+	c.mu.Unlock()
 	l.srv = &http.Server{Handler: l, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = l.srv.ServeTLS(ln, "", "") }()
 	return l, nil

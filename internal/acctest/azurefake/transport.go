@@ -112,11 +112,32 @@ func (r router) Do(req *http.Request) (*http.Response, error) {
 	if f != nil {
 		return faultResponse(req, f), nil
 	}
-	host := strings.ToLower(req.URL.Hostname())
-	if name, ok := strings.CutSuffix(host, ".vault.azure.net"); ok {
-		return c.dataPlane(req, name)
+	// The SDK's fake transports panic (send on a closed channel) when a request's context ends
+	// while they answer: they get a context that does not end, and the caller's end is honoured
+	// here.
+	type answer struct {
+		resp *http.Response
+		err  error
 	}
-	return c.arm(req)
+	ctx := req.Context()
+	inner := req.WithContext(context.WithoutCancel(ctx))
+	done := make(chan answer, 1)
+	go func() {
+		host := strings.ToLower(inner.URL.Hostname())
+		var a answer
+		if name, ok := strings.CutSuffix(host, ".vault.azure.net"); ok {
+			a.resp, a.err = c.dataPlane(inner, name)
+		} else {
+			a.resp, a.err = c.arm(inner)
+		}
+		done <- a
+	}()
+	select {
+	case a := <-done:
+		return a.resp, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func faultResponse(req *http.Request, f *Fault) *http.Response {

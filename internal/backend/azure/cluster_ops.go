@@ -229,7 +229,9 @@ func (b *Backend) ensureVault(ctx context.Context, c *clients, s ClusterSpec, na
 			return &backend.InputError{Attribute: "key_vault.purge_protection", Detail: fmt.Sprintf(
 				"vault %s has purge protection, which Azure cannot turn off: set purge_protection = true", names.Vault)}
 		}
-		props.SoftDeleteRetentionInDays = existing.Properties.SoftDeleteRetentionInDays
+		if existing.Properties != nil && existing.Properties.SoftDeleteRetentionInDays != nil {
+			props.SoftDeleteRetentionInDays = existing.Properties.SoftDeleteRetentionInDays // fixed once set
+		}
 	case !isNotFound(err):
 		return fmt.Errorf("reading key vault %s: %w", names.Vault, err)
 	}
@@ -324,9 +326,8 @@ func (b *Backend) ensureLoadBalancer(ctx context.Context, c *clients, s ClusterS
 	fe := &armnetwork.FrontendIPConfiguration{Name: to.Ptr(names.Frontend), Properties: &armnetwork.FrontendIPConfigurationPropertiesFormat{
 		Subnet: &armnetwork.Subnet{ID: to.Ptr(s.SubnetID)}, PrivateIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodDynamic),
 	}}
-	if len(s.Zones) > 0 {
-		fe.Zones = to.SliceOfPtrs(s.Zones...)
-	}
+	// No zones on the frontend: a Standard load balancer's frontend without zones is
+	// zone-redundant in regions that have zones, whichever zones the nodes use.
 	for _, old := range lb.Properties.FrontendIPConfigurations {
 		if old != nil && str(old.Name) == names.Frontend && old.Properties != nil && old.Properties.PrivateIPAddress != nil &&
 			old.Properties.Subnet != nil && strings.EqualFold(str(old.Properties.Subnet.ID), s.SubnetID) {

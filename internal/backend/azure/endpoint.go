@@ -821,7 +821,10 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, sub, group, cluster, name 
 		return nil, fmt.Errorf("reading key vault %s: %w", names.Vault, err)
 	}
 	var warnings []string
-	data, err := c.secretsData(str(v.Properties.VaultURI))
+	if v.Properties == nil || v.Properties.VaultURI == nil {
+		return nil, nil
+	}
+	data, err := c.secretsData(*v.Properties.VaultURI)
 	if err != nil {
 		return nil, err
 	}
