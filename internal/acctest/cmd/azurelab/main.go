@@ -13,9 +13,10 @@
 // Long-running operations answer InProgress --polls-per-lro times after the answer that starts
 // them, each with Retry-After: 1, as Azure sends a Retry-After on its operations: azcore's
 // PollUntilDone waits that long rather than its default 30 seconds, so an apply on the lab takes
-// seconds. The header is added by a front server on --addr that passes every request to the
-// fake's own HTTPS server (which serves the token endpoint the authority's metadata names); both
-// servers' CA certificates are in ca_file.
+// seconds. The header is added by a front server on --addr (arm_url) that hands every request to
+// the fake's own handler; the fake's own HTTPS server is the authority (authority_host), whose
+// metadata names itself as issuer, as Microsoft Entra's must. Both servers' CA certificates are
+// in ca_file.
 package main
 
 import (
@@ -108,7 +109,7 @@ func run() error {
 		return err
 	}
 	info := Info{
-		ARMURL: front.url, AuthorityHost: front.url + "/", TenantID: lab.TenantID, ClientID: lab.ClientID, ClientSecret: lab.ClientSecret,
+		ARMURL: front.url, AuthorityHost: lab.URL + "/", TenantID: lab.TenantID, ClientID: lab.ClientID, ClientSecret: lab.ClientSecret,
 		SubscriptionID: c.SubscriptionID(), CAFile: caFile, ResourceGroup: rg, Location: location, SubnetID: subnets["gpu"],
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
