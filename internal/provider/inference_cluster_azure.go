@@ -193,6 +193,16 @@ type clusterAzureModel struct {
 	TrustedLaunch  types.Bool   `tfsdk:"trusted_launch"`
 	KeyVault       types.Object `tfsdk:"key_vault"`
 	Tags           types.Map    `tfsdk:"tags"`
+	// computed
+	GPU              types.Object `tfsdk:"gpu"`
+	VCPUQuotas       types.List   `tfsdk:"vcpu_quotas"`
+	SecurityGroupID  types.String `tfsdk:"network_security_group_id"`
+	IdentityID       types.String `tfsdk:"identity_id"`
+	IdentityClientID types.String `tfsdk:"identity_client_id"`
+	KeyVaultID       types.String `tfsdk:"key_vault_id"`
+	KeyVaultURI      types.String `tfsdk:"key_vault_uri"`
+	LoadBalancerID   types.String `tfsdk:"load_balancer_id"`
+	PrivateIP        types.String `tfsdk:"private_ip"`
 }
 
 // ExpandCluster builds the backend's spec; the ID needs the subscription, group and name.
@@ -325,8 +335,15 @@ func (azureAdapter) FlattenCluster(ctx context.Context, prior types.Object, c *b
 	} else {
 		attrs = prior.Attributes()
 	}
+	// The plan's facts (the preflight's) stay; an apply that did not plan them fills the GPU in.
 	if ac.Facts != nil && ac.Facts.GPU.GPUCount > 0 {
-		attrs["gpu"], attrs["vcpu_quotas"] = flattenAzureFacts(ac.Facts)
+		gpu, quotas := flattenAzureFacts(ac.Facts)
+		if v, ok := attrs["gpu"]; !ok || v.IsNull() || v.IsUnknown() {
+			attrs["gpu"] = gpu
+		}
+		if v, ok := attrs["vcpu_quotas"]; (!ok || v.IsNull() || v.IsUnknown()) && len(ac.Facts.Quotas) > 0 {
+			attrs["vcpu_quotas"] = quotas
+		}
 	}
 	for _, name := range []string{"gpu", "vcpu_quotas"} {
 		if v, ok := attrs[name]; !ok || v.IsUnknown() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +117,7 @@ func (b *Backend) EnsureCluster(ctx context.Context, s ClusterSpec) (*Cluster, e
 	// The load balancer, keeping the endpoints' pools, probes and rules.
 	extra := settingsTags(s)
 	extra[tagEncryptionAtHost] = fmt.Sprint(pf.EncryptionAtHost)
+	extra[tagGPU] = fmt.Sprintf("%d:%d:%d:%s", pf.GPU.GPUCount, pf.GPU.GPUMemoryMiB, pf.GPU.VCPUs, pf.GPU.GPUModel)
 	if err := b.ensureLoadBalancer(ctx, c, s, names, b.tags(s, extra), out); err != nil {
 		return out, err
 	}
@@ -123,8 +125,12 @@ func (b *Backend) EnsureCluster(ctx context.Context, s ClusterSpec) (*Cluster, e
 	return out, nil
 }
 
-// tagEncryptionAtHost keeps whether the cluster's size supports encryption at host.
-const tagEncryptionAtHost = "inferstack-encryption-at-host"
+// tagEncryptionAtHost keeps whether the cluster's size supports encryption at host, tagGPU a
+// node's GPUs ("<count>:<memory MiB>:<vCPUs>:<model>"), so a read (an import) knows them.
+const (
+	tagEncryptionAtHost = "inferstack-encryption-at-host"
+	tagGPU              = "inferstack-gpu"
+)
 
 // allowedCIDRs checks the subnet and returns who may reach the serving ports: the spec's CIDRs,
 // or the address space of the subnet's virtual network.
@@ -387,6 +393,13 @@ func readLoadBalancer(lb armnetwork.LoadBalancer, out *Cluster) {
 	out.Spec = spec
 	if out.Facts == nil {
 		out.Facts = &Preflight{EncryptionAtHost: tags[tagEncryptionAtHost] == "true"}
+		if g := strings.SplitN(tags[tagGPU], ":", 4); len(g) == 4 {
+			out.Facts.GPU.Name = spec.VMSize
+			out.Facts.GPU.GPUModel = g[3]
+			out.Facts.GPU.GPUCount, _ = strconv.ParseInt(g[0], 10, 64)
+			out.Facts.GPU.GPUMemoryMiB, _ = strconv.ParseInt(g[1], 10, 64)
+			out.Facts.GPU.VCPUs, _ = strconv.ParseInt(g[2], 10, 64)
+		}
 	}
 }
 
