@@ -86,3 +86,5 @@ echo "== An inference cluster on Azure (resource group $TF_VAR_resource_group, $
 "$tofu" -chdir="$work" output -json route | jq -r '"route \(.name) in the LiteLLM gateway -> \(.resolved_urls | join(", "))"'
 echo "  (the lab's Azure keeps the scale set's VMs in memory and runs no custom data, so no vLLM answers at"
 echo "   this URL in the lab; on Azure it answers clients in the virtual network)"
+echo
+echo "The lab and azurelab are still running (state in $lab). Tear them down with: make demo-down"
