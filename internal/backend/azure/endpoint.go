@@ -234,7 +234,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 	case !isNotFound(err):
 		return nil, fmt.Errorf("reading scale set %s: %w", name, err)
 	}
-	want, err := scaleSet(cl, s, gpu, custom, poolID, tags, prior, encryptionAtHost(cl, sku))
+	want, err := scaleSet(cl, s, custom, poolID, tags, prior, encryptionAtHost(cl, sku))
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +349,7 @@ func (b *Backend) ensureEndpointTraffic(ctx context.Context, c *clients, cl *Clu
 		LoadDistribution: to.Ptr(armnetwork.LoadDistributionDefault),
 	}}
 	changed := false
-	p.BackendAddressPools, changed = upsert(p.BackendAddressPools, pool, func(x *armnetwork.BackendAddressPool) string { return str(x.Name) }, func(a, b *armnetwork.BackendAddressPool) bool { return true }, changed)
+	p.BackendAddressPools, changed = upsert(p.BackendAddressPools, pool, func(x *armnetwork.BackendAddressPool) string { return str(x.Name) }, func(_, _ *armnetwork.BackendAddressPool) bool { return true }, changed)
 	p.Probes, changed = upsert(p.Probes, probe, func(x *armnetwork.Probe) string { return str(x.Name) }, sameProbe, changed)
 	p.LoadBalancingRules, changed = upsert(p.LoadBalancingRules, rule, func(x *armnetwork.LoadBalancingRule) string { return str(x.Name) }, sameRule, changed)
 	if !changed {
@@ -431,9 +431,8 @@ func sshKey(prior *armcompute.VirtualMachineScaleSet) (string, error) {
 // scaleSet is the endpoint's scale set: Flexible orchestration, the cluster's size, image,
 // zones, priority, identity and security group, no public IP, the Application Health
 // extension on /health, and a rolling upgrade policy.
-func scaleSet(cl *Cluster, s EndpointSpec, gpu interface{ TotalGPUMemoryMiB() int64 }, custom, poolID string, tags map[string]*string,
+func scaleSet(cl *Cluster, s EndpointSpec, custom, poolID string, tags map[string]*string,
 	prior *armcompute.VirtualMachineScaleSet, encryption bool) (armcompute.VirtualMachineScaleSet, error) {
-	_ = gpu
 	key, err := sshKey(prior)
 	if err != nil {
 		return armcompute.VirtualMachineScaleSet{}, err
@@ -843,7 +842,6 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, sub, group, cluster, name 
 
 // removeEndpointTraffic takes the endpoint's rule, probe and pool off the load balancer.
 func (b *Backend) removeEndpointTraffic(ctx context.Context, c *clients, group string, names Names, name string) error {
-	lbID := ""
 	got, err := c.lbs.Get(ctx, group, names.LoadBalancer, nil)
 	if err != nil {
 		if isNotFound(err) {
@@ -851,8 +849,7 @@ func (b *Backend) removeEndpointTraffic(ctx context.Context, c *clients, group s
 		}
 		return fmt.Errorf("reading load balancer %s: %w", names.LoadBalancer, err)
 	}
-	lbID = str(got.ID)
-	unlock := b.locks.lock(lbID)
+	unlock := b.locks.lock(str(got.ID))
 	defer unlock()
 	got, err = c.lbs.Get(ctx, group, names.LoadBalancer, nil)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
@@ -238,10 +237,4 @@ func shortError(err error) string {
 		msg = msg[:i]
 	}
 	return msg
-}
-
-// vcpusOf is a SKU's vCPU count (0 when it does not say).
-func vcpusOf(sku *armcompute.ResourceSKU) int64 {
-	n, _ := strconv.ParseInt(capability(sku, "vCPUs"), 10, 64)
-	return n
 }
