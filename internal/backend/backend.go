@@ -1,7 +1,7 @@
 // Package backend is the seam between the provider's resources and the places GPU capacity lives.
 // The Backend interface is the lifecycle every backend shares (clusters, endpoints, the target a
 // route needs); Capabilities say where backends differ; a Registry picks the backend that owns a
-// block of configuration or an ID. Each backend (aws, onprem, and later azure and kubernetes)
+// block of configuration or an ID. Each backend (aws, azure, onprem, kubernetes)
 // implements it in a package of its own; this package imports no SDK and nothing from
 // terraform-plugin-*. See doc.go for how to add a backend.
 package backend

@@ -1,7 +1,7 @@
 /*
 Package backend: adding a backend.
 
-A backend is a place GPU capacity lives (AWS, on-prem hosts over SSH; Azure and Kubernetes next).
+A backend is a place GPU capacity lives (AWS, Azure, on-prem hosts over SSH, Kubernetes).
 The three resources never name one: inferstack_inference_cluster finds the backend by the block
 that is set (on create) or by the first segment of the cluster ID, inferstack_model_endpoint and
 inferstack_api_route by the cluster ID inside their IDs. Adding one is these steps, and no edit to
