@@ -77,6 +77,10 @@ type Capabilities struct {
 	// Autoscaling: the platform's own autoscaler moves an endpoint between autoscaling.min and
 	// autoscaling.max; without it, autoscaling is a plan-time error.
 	Autoscaling bool
+	// ScaleTargets: the backend makes the platform's scaling rules from autoscaling.target;
+	// without it a target is a plan-time error and autoscaling gives bounds only (Azure: the
+	// capacity is left to a scaling rule of the user's own within them).
+	ScaleTargets bool
 	// SharedURL: an endpoint has one load-balanced URL (Endpoint.URL); without it every replica
 	// has its own (Endpoint.Replicas[i].URL) and url is null.
 	SharedURL bool

@@ -261,9 +261,10 @@ func TestAccAzure_planChecks(t *testing.T) {
 				ExpectError: errorLike("is not a subnet ID"),
 			},
 			{
-				Config:      f.provider(nil) + strings.Replace(f.cluster(""), "max_nodes      = 3", "max_nodes      = 1", 1) + f.endpoint("chat", 1, "  autoscaling = { min = 1, max = 2 }"),
+				Config: f.provider(nil) + strings.Replace(f.cluster(""), "max_nodes      = 3", "max_nodes      = 1", 1) +
+					f.endpoint("chat", 1, `  autoscaling = { min = 1, max = 2, target = { metric = "requests_waiting", value = 4 } }`),
 				PlanOnly:    true,
-				ExpectError: errorLike("autoscaling on an azure cluster"),
+				ExpectError: errorLike("autoscaling.target: inferstack does not make scaling rules on an azure cluster yet"),
 			},
 			{
 				Config: f.provider(nil) + strings.Replace(f.cluster(""), "max_nodes      = 3", "max_nodes      = 1", 1) + endpoint,
@@ -273,6 +274,15 @@ func TestAccAzure_planChecks(t *testing.T) {
 						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("standardNCADSA100v4Family"), "limit": knownvalue.Int64Exact(24), "used": knownvalue.Int64Exact(0), "needed": knownvalue.Int64Exact(24)}),
 					})),
 				}},
+			},
+			{
+				// Bounds without a target: the scale set's capacity stays within them for a rule of the user's own.
+				Config: f.provider(nil) + strings.Replace(f.cluster(""), "max_nodes      = 3", "max_nodes      = 1", 1) +
+					strings.Replace(endpoint, "replicas   = 1", "replicas   = 1\n  autoscaling = { min = 1, max = 1 }", 1),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("autoscaling").AtMapKey("max"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(k8sEndpointAddr, tfjsonpath.New("status"), knownvalue.StringExact("ready")),
+				},
 			},
 		},
 	})

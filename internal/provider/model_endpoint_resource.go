@@ -135,6 +135,14 @@ func (r *modelEndpointResource) checkCapabilities(plan modelEndpointResourceMode
 			fmt.Sprintf("autoscaling is for platforms whose autoscaler inferstack drives (AWS Auto Scaling, Kubernetes' "+
 				"HorizontalPodAutoscaler); on %s cluster the replica count is fixed: remove autoscaling and set replicas.", kind))
 	}
+	if !plan.Autoscaling.IsNull() && !plan.Autoscaling.IsUnknown() && caps.Autoscaling && !caps.ScaleTargets {
+		if t, ok := plan.Autoscaling.Attributes()["target"].(types.Object); ok && !t.IsNull() {
+			diags.AddAttributeError(path.Root("autoscaling").AtName("target"), fmt.Sprintf("autoscaling.target on %s cluster", kind),
+				fmt.Sprintf("autoscaling.target: inferstack does not make scaling rules on %s cluster yet; autoscaling.min and max "+
+					"bound the capacity, which a scaling rule of your own may move (e.g. an Azure Monitor autoscale setting on the "+
+					"endpoint's scale set): remove target.", kind))
+		}
+	}
 	if !plan.NodeSelector.IsNull() && !caps.HostPlacement {
 		diags.AddAttributeError(path.Root("node_selector"), fmt.Sprintf("node_selector on a %s cluster", b.Name()),
 			fmt.Sprintf("node_selector: on a %s cluster the platform places replicas; the cluster's own settings choose the "+

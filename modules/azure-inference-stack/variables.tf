@@ -177,7 +177,7 @@ variable "tags" {
 }
 
 variable "endpoints" {
-  description = "vLLM endpoints to run on the cluster, by name: the Hugging Face model (pinned to the commit its revision resolves to), engine settings, replicas (the scale set's node count; Azure endpoints do not autoscale yet), the load balancer port (one of serving_ports, one endpoint per port), and the rolling upgrade's batch and unhealthy limits in percent of the nodes."
+  description = "vLLM endpoints to run on the cluster, by name: the Hugging Face model (pinned to the commit its revision resolves to), engine settings, replicas (the scale set's node count; the module sets no autoscaling), the load balancer port (one of serving_ports, one endpoint per port), and the rolling upgrade's batch and unhealthy limits in percent of the nodes."
   type = map(object({
     model                          = string
     revision                       = optional(string, "main")

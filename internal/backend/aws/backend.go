@@ -37,7 +37,7 @@ func NewLifecycle(b *Backend, defaultTags map[string]string) *Lifecycle {
 func (l *Lifecycle) Name() string { return Name }
 
 func (l *Lifecycle) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Autoscaling: true, SharedURL: true}
+	return backend.Capabilities{Autoscaling: true, ScaleTargets: true, SharedURL: true}
 }
 
 // EndpointSettings is the aws block of an endpoint (backend.EndpointSpec.Settings); zero values

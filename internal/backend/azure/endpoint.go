@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,10 +54,13 @@ type EndpointSettings struct {
 type EndpointSpec struct {
 	SubscriptionID, ResourceGroup, Cluster, Name string
 	Replicas                                     int64
-	Settings                                     EndpointSettings
-	Node                                         vllm.Spec
-	APIKey, HFToken                              string
-	Tags                                         map[string]string
+	// MinReplicas and MaxReplicas (both 0: no autoscaling) bound the capacity, which a scaling
+	// rule of the user's own may move: within them an existing scale set keeps its capacity.
+	MinReplicas, MaxReplicas int64
+	Settings                 EndpointSettings
+	Node                     vllm.Spec
+	APIKey, HFToken          string
+	Tags                     map[string]string
 }
 
 func (s EndpointSpec) withDefaults() EndpointSpec {
@@ -81,6 +85,7 @@ type Endpoint struct {
 	ScaleSetName        string
 	VMSize              string
 	Capacity            int64
+	Min, Max            int64 // the autoscaling bounds (both Capacity without autoscaling)
 	Nodes               []Node
 	Healthy             int64
 	// Upgrade is the latest rolling upgrade's status ("" when none ran): RollingForward,
@@ -162,10 +167,9 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 			"port %d is not one of the cluster's serving ports (%v), which its network security group opens: use one, or add it to the cluster's serving_ports",
 			s.Settings.Port, cl.Spec.ServingPorts)}
 	}
-	if s.Replicas > cl.Spec.MaxNodes {
-		return nil, &backend.InputError{Attribute: "replicas", Detail: fmt.Sprintf(
-			"%d replicas are more than the cluster's max_nodes (%d), which its quota check covered: lower replicas, or raise max_nodes on the cluster",
-			s.Replicas, cl.Spec.MaxNodes)}
+	if most := max(s.Replicas, s.MaxReplicas); most > cl.Spec.MaxNodes {
+		return nil, fmt.Errorf("replicas (or autoscaling.max): %d nodes are more than the cluster's azure.max_nodes (%d), which its quota check covered: "+
+			"lower them, or raise max_nodes on the cluster", most, cl.Spec.MaxNodes)
 	}
 	sku, err := findSKU(ctx, c, cl.Location, cl.Spec.VMSize)
 	if err != nil {
@@ -234,6 +238,10 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 	case !isNotFound(err):
 		return nil, fmt.Errorf("reading scale set %s: %w", name, err)
 	}
+	s.Replicas = capacity(s, prior)
+	if s.MaxReplicas > 0 {
+		tags[tagAutoscaling] = to.Ptr(fmt.Sprintf("%d:%d", s.MinReplicas, s.MaxReplicas))
+	}
 	want, err := scaleSet(cl, s, custom, poolID, tags, prior, encryptionAtHost(cl, sku))
 	if err != nil {
 		return nil, err
@@ -245,6 +253,23 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 		}
 	}
 	return b.FindEndpoint(ctx, s.SubscriptionID, s.ResourceGroup, s.Cluster, s.Name)
+}
+
+// tagAutoscaling keeps an endpoint's autoscaling bounds ("<min>:<max>") on its scale set.
+const tagAutoscaling = "inferstack-autoscaling"
+
+// capacity is the scale set's capacity: replicas, or with autoscaling the existing scale set's
+// capacity brought within the bounds (a scaling rule of the user's own moves it; the provider
+// does not fight it).
+func capacity(s EndpointSpec, prior *armcompute.VirtualMachineScaleSet) int64 {
+	if s.MaxReplicas == 0 {
+		return s.Replicas
+	}
+	have := s.Replicas
+	if prior != nil && prior.SKU != nil && prior.SKU.Capacity != nil {
+		have = *prior.SKU.Capacity
+	}
+	return min(max(have, s.MinReplicas), s.MaxReplicas)
 }
 
 // encryptionAtHost: on where the size supports it (the preflight's fact, kept as a tag).
@@ -606,6 +631,11 @@ func (b *Backend) FindEndpoint(ctx context.Context, sub, group, cluster, name st
 	out.ScaleSetID = str(ss.ID)
 	if ss.SKU != nil {
 		out.VMSize, out.Capacity = str(ss.SKU.Name), deref(ss.SKU.Capacity, 0)
+	}
+	out.Min, out.Max = out.Capacity, out.Capacity
+	if b := strings.SplitN(str(ss.Tags[tagAutoscaling]), ":", 2); len(b) == 2 {
+		out.Min, _ = strconv.ParseInt(b[0], 10, 64)
+		out.Max, _ = strconv.ParseInt(b[1], 10, 64)
 	}
 	if p := ss.Properties; p != nil {
 		if up := p.UpgradePolicy; up != nil && up.RollingUpgradePolicy != nil {

@@ -27,10 +27,11 @@ func NewLifecycle(b *Backend) *Lifecycle { return &Lifecycle{b: b} }
 
 func (l *Lifecycle) Name() string { return Name }
 
-// Capabilities: one load-balanced URL per endpoint. Scaling on serving signals (Azure Monitor
-// autoscale on vLLM's metrics) is not built yet, so autoscaling is refused at plan time.
+// Capabilities: one load-balanced URL per endpoint; autoscaling.min and max bound the scale
+// set's capacity, which a scaling rule of the user's own may move (inferstack makes no Azure
+// Monitor autoscale rules yet: ScaleTargets is false).
 func (l *Lifecycle) Capabilities() backend.Capabilities {
-	return backend.Capabilities{SharedURL: true}
+	return backend.Capabilities{SharedURL: true, Autoscaling: true}
 }
 
 func (l *Lifecycle) clusterSpec(spec backend.ClusterSpec) (ClusterSpec, error) {
@@ -215,7 +216,8 @@ func (l *Lifecycle) endpointSpec(spec backend.EndpointSpec) (EndpointSpec, error
 	}
 	out := EndpointSpec{
 		SubscriptionID: sub, ResourceGroup: group, Cluster: cluster, Name: spec.Name,
-		Replicas: spec.Replicas, Node: spec.Node, APIKey: spec.APIKey, HFToken: spec.HFToken,
+		Replicas: spec.Replicas, MinReplicas: spec.MinReplicas, MaxReplicas: spec.MaxReplicas,
+		Node: spec.Node, APIKey: spec.APIKey, HFToken: spec.HFToken,
 		Tags: maps.Clone(l.b.cfg.DefaultTags),
 	}
 	switch s := spec.Settings.(type) {
@@ -230,7 +232,7 @@ func (l *Lifecycle) endpointSpec(spec backend.EndpointSpec) (EndpointSpec, error
 
 func endpointOf(e *Endpoint) *backend.Endpoint {
 	out := &backend.Endpoint{
-		ID: e.ID, ClusterID: e.ClusterID, Name: e.Name, URL: e.URL, Desired: e.Capacity, Min: e.Capacity, Max: e.Capacity,
+		ID: e.ID, ClusterID: e.ClusterID, Name: e.Name, URL: e.URL, Desired: e.Capacity, Min: e.Min, Max: e.Max,
 		Missing: e.Missing, Details: e,
 	}
 	switch {

@@ -358,3 +358,32 @@ func anyStrings(v any) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestAutoscalingBounds: with autoscaling the capacity a scaling rule of the user's own set is
+// kept within the bounds, not reset to replicas; outside them it is brought back.
+func TestAutoscalingBounds(t *testing.T) {
+	l := newLab(t)
+	ctx := ctxT(t)
+	spec := l.clusterSpec("llm-eu")
+	id, _ := l.l.ClusterID(ctx, spec)
+	if _, err := l.l.EnsureCluster(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	es := backend.EndpointSpec{ClusterID: id, Name: "chat", Node: nodeSpec("chat", "chat"), Replicas: 2, MinReplicas: 1, MaxReplicas: 3, APIKey: "sk-0123456789abcdef"}
+	e, err := l.l.EnsureEndpoint(ctx, es)
+	if err != nil || e.Desired != 2 || e.Min != 1 || e.Max != 3 {
+		t.Fatalf("create: %v %+v", err, e)
+	}
+	es.Replicas = 1 // the rule moved it to 2; replicas is only where it started
+	if e, err = l.l.EnsureEndpoint(ctx, es); err != nil || e.Desired != 2 {
+		t.Fatalf("within bounds: %v, capacity %d, want 2 kept", err, e.Desired)
+	}
+	es.MaxReplicas = 1
+	if e, err = l.l.EnsureEndpoint(ctx, es); err != nil || e.Desired != 1 || e.Max != 1 {
+		t.Fatalf("bounds lowered: %v %+v, want capacity 1", err, e)
+	}
+	es.MaxReplicas = 5 // more than the cluster's max_nodes (3)
+	if _, err = l.l.EnsureEndpoint(ctx, es); err == nil || !strings.Contains(err.Error(), "max_nodes (3)") {
+		t.Fatalf("above max_nodes: %v", err)
+	}
+}

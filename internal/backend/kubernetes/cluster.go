@@ -81,7 +81,7 @@ func clusterLabels(cluster string) map[string]string {
 func (b *Backend) Name() string { return Name }
 
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Autoscaling: true, SharedURL: true}
+	return backend.Capabilities{Autoscaling: true, ScaleTargets: true, SharedURL: true}
 }
 
 func clusterSpecOf(spec backend.ClusterSpec) (ClusterSpec, error) {

@@ -86,7 +86,7 @@ run "wires_cluster_and_endpoints" {
   }
   assert {
     condition     = alltrue([for e in inferstack_model_endpoint.this : e.autoscaling == null])
-    error_message = "Azure endpoints should not autoscale"
+    error_message = "The module should set no autoscaling on Azure endpoints"
   }
   assert {
     condition = (
