@@ -50,7 +50,7 @@ func (l *Lab) VaultURL(name string) string { return l.URL + "/keyvault/" + name 
 // Serve serves the cloud over HTTPS on addr (e.g. 127.0.0.1:0). The CA is written to a new
 // temporary directory unless caDir names one.
 func (c *Cloud) Serve(addr, caDir string) (*Lab, error) {
-	caPEM, cert, err := newCertificates()
+	caPEM, cert, err := NewServerCertificate()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,9 @@ func (c *Cloud) Serve(addr, caDir string) (*Lab, error) {
 	return l, nil
 }
 
-func newCertificates() ([]byte, tls.Certificate, error) {
+// NewServerCertificate makes a CA and a server certificate it issued for 127.0.0.1 and
+// localhost: the CA's PEM (for SSL_CERT_FILE) and the certificate a TLS server presents.
+func NewServerCertificate() ([]byte, tls.Certificate, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, tls.Certificate{}, err
