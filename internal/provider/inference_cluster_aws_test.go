@@ -388,8 +388,11 @@ func TestAccInferenceClusterAWS_faults(t *testing.T) {
 				sgs, err := f.lab.EC2(f.region).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
 					Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{awsbackend.ResourceNames(f.region, f.name).SecurityGroup}}},
 				})
-				if err != nil || len(sgs.SecurityGroups) != 1 {
-					errs = append(errs, fmt.Errorf("want exactly one security group after retries: %v %v", len(sgs.SecurityGroups), err))
+				switch {
+				case err != nil:
+					errs = append(errs, fmt.Errorf("want exactly one security group after retries: %w", err))
+				case len(sgs.SecurityGroups) != 1:
+					errs = append(errs, fmt.Errorf("want exactly one security group after retries, found %d", len(sgs.SecurityGroups)))
 				}
 				return errors.Join(errs...)
 			},

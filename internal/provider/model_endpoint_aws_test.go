@@ -89,8 +89,11 @@ func (f awsClusterFixture) userData(endpoint string, version string) (string, er
 	lts, err := f.lab.EC2(f.region).DescribeLaunchTemplates(context.Background(), &ec2.DescribeLaunchTemplatesInput{
 		Filters: []ec2types.Filter{{Name: aws.String("tag:" + awsbackend.TagEndpoint), Values: []string{endpoint}}},
 	})
-	if err != nil || len(lts.LaunchTemplates) != 1 {
-		return "", fmt.Errorf("finding the endpoint's launch template: %v (%d found)", err, len(lts.LaunchTemplates))
+	if err != nil {
+		return "", fmt.Errorf("finding the endpoint's launch template: %w", err)
+	}
+	if len(lts.LaunchTemplates) != 1 {
+		return "", fmt.Errorf("finding the endpoint's launch template: %d found, want 1", len(lts.LaunchTemplates))
 	}
 	out, err := f.lab.EC2(f.region).DescribeLaunchTemplateVersions(context.Background(), &ec2.DescribeLaunchTemplateVersionsInput{
 		LaunchTemplateId: lts.LaunchTemplates[0].LaunchTemplateId, Versions: []string{version},
