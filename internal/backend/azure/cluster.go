@@ -273,16 +273,6 @@ func checkClusterSpec(s ClusterSpec) error {
 	if s.MaxNodes < 0 || s.MaxNodes > 1000 {
 		bad("max_nodes", "must be between 1 and 1000, got %d", s.MaxNodes)
 	}
-	return joinErrors(errs)
-}
-
-func joinErrors(errs []error) error {
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errs[0]
-	}
 	return errors.Join(errs...)
 }
 

@@ -171,13 +171,9 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 		return nil, fmt.Errorf("replicas (or autoscaling.max): %d nodes are more than the cluster's azure.max_nodes (%d), which its quota check covered: "+
 			"lower them, or raise max_nodes on the cluster", most, cl.Spec.MaxNodes)
 	}
-	sku, err := findSKU(ctx, c, cl.Location, cl.Spec.VMSize)
+	gpu, encryption, err := b.nodeFacts(ctx, c, cl)
 	if err != nil {
 		return nil, err
-	}
-	gpu, ok := gpuType(sku, cl.Location)
-	if !ok {
-		return nil, fmt.Errorf("the cluster's VM size %s has no GPU in %s", cl.Spec.VMSize, cl.Location)
 	}
 	tp, pp := max(1, s.Node.Engine.TensorParallelSize), max(1, s.Node.Engine.PipelineParallelSize)
 	if int64(tp*pp) > gpu.GPUCount {
@@ -242,7 +238,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint
 	if s.MaxReplicas > 0 {
 		tags[tagAutoscaling] = to.Ptr(fmt.Sprintf("%d:%d", s.MinReplicas, s.MaxReplicas))
 	}
-	want, err := scaleSet(cl, s, custom, poolID, tags, prior, encryptionAtHost(cl, sku))
+	want, err := scaleSet(cl, s, custom, poolID, tags, prior, encryption)
 	if err != nil {
 		return nil, err
 	}
@@ -272,24 +268,28 @@ func capacity(s EndpointSpec, prior *armcompute.VirtualMachineScaleSet) int64 {
 	return min(max(have, s.MinReplicas), s.MaxReplicas)
 }
 
-// encryptionAtHost: on where the size supports it (the preflight's fact, kept as a tag).
-func encryptionAtHost(cl *Cluster, sku *armcompute.ResourceSKU) bool {
-	return capability(sku, "EncryptionAtHostSupported") == "True" && (cl.Facts == nil || cl.Facts.EncryptionAtHost)
+// nodeFacts are a node's GPUs and whether its size supports encryption at host: as the cluster
+// keeps them on its load balancer, or, for a cluster made before it kept them, from the
+// location's resource SKUs.
+func (b *Backend) nodeFacts(ctx context.Context, c *clients, cl *Cluster) (backend.GPUType, bool, error) {
+	if f := cl.Facts; f != nil && f.GPU.GPUCount > 0 {
+		return f.GPU, f.EncryptionAtHost, nil
+	}
+	sku, err := findSKU(ctx, c, cl.Location, cl.Spec.VMSize)
+	if err != nil {
+		return backend.GPUType{}, false, err
+	}
+	gpu, ok := gpuType(sku, cl.Location)
+	if !ok {
+		return backend.GPUType{}, false, fmt.Errorf("the cluster's VM size %s has no GPU in %s", cl.Spec.VMSize, cl.Location)
+	}
+	return gpu, capability(sku, "EncryptionAtHostSupported") == "True", nil
 }
 
 func (b *Backend) endpointTags(cl *Cluster, s EndpointSpec) map[string]*string {
-	m := map[string]*string{}
-	for k, v := range b.cfg.DefaultTags {
-		m[k] = to.Ptr(v)
-	}
-	for k, v := range cl.Spec.Tags {
-		m[k] = to.Ptr(v)
-	}
-	for k, v := range s.Tags {
-		m[k] = to.Ptr(v)
-	}
-	m[TagCluster], m[TagEndpoint] = to.Ptr(s.Cluster), to.Ptr(s.Name)
-	return m
+	t := b.tags(cl.Spec, s.Tags)
+	t[TagEndpoint] = to.Ptr(s.Name)
+	return t
 }
 
 // tagValueHash is the tag that says which value a secret holds, without holding it: Azure
@@ -797,13 +797,33 @@ func (e *Endpoint) Ready() bool {
 // WaitEndpointReady polls until every node is healthy and the latest rolling upgrade is done,
 // within ctx; a faulted upgrade fails at once with Azure's reason.
 func (b *Backend) WaitEndpointReady(ctx context.Context, sub, group, cluster, name string) (*Endpoint, error) {
-	var last *Endpoint
-	err := wait.Until(ctx, b.interval(10*time.Second), "model endpoint "+name+" to be ready", func(ctx context.Context) (bool, error, error) {
-		e, err := b.FindEndpoint(ctx, sub, group, cluster, name)
-		if err != nil {
+	c, _, err := b.clientsFor(sub)
+	if err != nil {
+		return nil, err
+	}
+	// One whole read; each poll then asks only what changes while nodes come up: their health
+	// and the rolling upgrade.
+	last, err := b.FindEndpoint(ctx, sub, group, cluster, name)
+	if err != nil {
+		return nil, err
+	}
+	err = wait.Until(ctx, b.interval(10*time.Second), "model endpoint "+name+" to be ready", func(ctx context.Context) (bool, error, error) {
+		e := *last
+		if err := b.readNodes(ctx, c, group, &e); err != nil {
 			return false, nil, err
 		}
-		last = e
+		if err := b.readUpgrade(ctx, c, group, &e); err != nil {
+			return false, nil, err
+		}
+		if len(e.Nodes) == 0 {
+			// No node yet, or no scale set any more: the whole read tells which.
+			full, err := b.FindEndpoint(ctx, sub, group, cluster, name)
+			if err != nil {
+				return false, nil, err
+			}
+			e = *full
+		}
+		last = &e
 		if e.Upgrade == string(armcompute.RollingUpgradeStatusCodeFaulted) {
 			return false, nil, fmt.Errorf("the rolling upgrade of scale set %s stopped (%s): fix the cause (the nodes' /health, the image) and apply again", e.ScaleSetName, e.UpgradeDetail)
 		}
@@ -839,7 +859,7 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, sub, group, cluster, name 
 		return nil, fmt.Errorf("deleting scale set %s: %w", ssName, err)
 	}
 	names := ResourceNames(sub, group, cluster)
-	if err := b.removeEndpointTraffic(ctx, c, group, names, name); err != nil {
+	if err := b.removeEndpointTraffic(ctx, c, sub, group, names, name); err != nil {
 		return nil, err
 	}
 	v, err := c.vaults.Get(ctx, group, names.Vault, nil)
@@ -871,17 +891,10 @@ func (b *Backend) DeleteEndpoint(ctx context.Context, sub, group, cluster, name 
 }
 
 // removeEndpointTraffic takes the endpoint's rule, probe and pool off the load balancer.
-func (b *Backend) removeEndpointTraffic(ctx context.Context, c *clients, group string, names Names, name string) error {
-	got, err := c.lbs.Get(ctx, group, names.LoadBalancer, nil)
-	if err != nil {
-		if isNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("reading load balancer %s: %w", names.LoadBalancer, err)
-	}
-	unlock := b.locks.lock(str(got.ID))
+func (b *Backend) removeEndpointTraffic(ctx context.Context, c *clients, sub, group string, names Names, name string) error {
+	unlock := b.locks.lock(resourceID(sub, group, "Microsoft.Network", "loadBalancers", names.LoadBalancer))
 	defer unlock()
-	got, err = c.lbs.Get(ctx, group, names.LoadBalancer, nil)
+	got, err := c.lbs.Get(ctx, group, names.LoadBalancer, nil)
 	if err != nil {
 		if isNotFound(err) {
 			return nil

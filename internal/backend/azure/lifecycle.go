@@ -18,8 +18,9 @@ const Name = "azure"
 type Lifecycle struct{ b *Backend }
 
 var (
-	_ backend.Backend        = (*Lifecycle)(nil)
-	_ backend.CapacityReader = (*Lifecycle)(nil)
+	_ backend.Backend           = (*Lifecycle)(nil)
+	_ backend.CapacityReader    = (*Lifecycle)(nil)
+	_ backend.ClusterCapacityOf = (*Lifecycle)(nil)
 )
 
 // NewLifecycle adapts b to the seam.
@@ -198,15 +199,25 @@ func (l *Lifecycle) ClusterCapacity(ctx context.Context, id string) (*backend.Ca
 	if err != nil {
 		return nil, err
 	}
-	sku, err := findSKU(ctx, c, cl.Location, cl.Spec.VMSize)
+	t, _, err := l.b.nodeFacts(ctx, c, cl)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := gpuType(sku, cl.Location)
-	if !ok {
-		return nil, nil
+	return capacityOf(cl, t), nil
+}
+
+// CapacityOf implements backend.ClusterCapacityOf: the cluster's read already holds a node's
+// GPUs (kept on its load balancer), so the endpoint's plan asks Azure nothing more.
+func (l *Lifecycle) CapacityOf(c *backend.Cluster) (*backend.Capacity, bool) {
+	cl, ok := c.Details.(*Cluster)
+	if !ok || cl.Facts == nil || cl.Facts.GPU.GPUCount == 0 {
+		return nil, false
 	}
-	return &backend.Capacity{GPUModel: t.GPUModel, GPUMemoryMiB: t.GPUMemoryMiB, GPUsPerNode: t.GPUCount, TotalGPUs: t.GPUCount * max(1, cl.Spec.MaxNodes)}, nil
+	return capacityOf(cl, cl.Facts.GPU), true
+}
+
+func capacityOf(cl *Cluster, t backend.GPUType) *backend.Capacity {
+	return &backend.Capacity{GPUModel: t.GPUModel, GPUMemoryMiB: t.GPUMemoryMiB, GPUsPerNode: t.GPUCount, TotalGPUs: t.GPUCount * max(1, cl.Spec.MaxNodes)}
 }
 
 func (l *Lifecycle) endpointSpec(spec backend.EndpointSpec) (EndpointSpec, error) {
