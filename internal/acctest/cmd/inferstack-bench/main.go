@@ -3,9 +3,12 @@
 // stand-ins), it applies N on-prem endpoints each with a route, then times plans (refresh, no
 // changes) against N terraform_data side by side, counts SSH handshakes and sessions per plan from
 // the hosts' sshd logs, times the apply of 10 endpoints against one, and times provider start to
-// schema. Figures, not pass/fail.
+// schema. Then it applies examples/quickstart on a lab of its own (bin/inferstack-lab: moto as AWS
+// and two SSH GPU hosts, as `make demo` uses) and times a plan of the whole quickstart against a
+// plan of each of its objects alone (-target). Figures, not pass/fail.
 //
 //	inferstack-bench --tofu bin/tofu --mirror .mirror --dir .cache/bench [--standin bin/vllm-standin] [--n 1,10,50]
+//	  [--lab bin/inferstack-lab] [--quickstart examples/quickstart]   (--quickstart "" leaves it out)
 package main
 
 import (
@@ -40,6 +43,8 @@ type bench struct {
 	tofu, dir, rc string
 	lab           *sshlab.Lab
 	hub, gw       string
+	// env is added to the CLI's environment (the quickstart's variables and AWS credentials).
+	env []string
 }
 
 func main() {
@@ -47,17 +52,22 @@ func main() {
 	mirror := flag.String("mirror", ".mirror", "filesystem mirror holding the provider")
 	dir := flag.String("dir", ".cache/bench", "work directory")
 	standin := flag.String("standin", "", "prebuilt vllm-standin binary")
-	ns := flag.String("n", "1,10,50", "endpoint counts")
+	ns := flag.String("n", "1,10,50", "endpoint counts (\"\": the quickstart only)")
+	labBin := flag.String("lab", "", "the lab binary for the quickstart (default: inferstack-lab beside --tofu)")
+	qs := flag.String("quickstart", "examples/quickstart", "the quickstart example (\"\": leave the quickstart out)")
 	flag.Parse()
-	if err := run(*tofu, *mirror, *dir, *standin, *ns); err != nil {
+	if *labBin == "" {
+		*labBin = filepath.Join(filepath.Dir(*tofu), "inferstack-lab")
+	}
+	if err := run(*tofu, *mirror, *dir, *standin, *ns, *labBin, *qs); err != nil {
 		fmt.Fprintln(os.Stderr, "inferstack-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(tofu, mirror, dir, standin, ns string) error {
+func run(tofu, mirror, dir, standin, ns, labBin, quickstart string) error {
 	var counts []int
-	for _, s := range strings.Split(ns, ",") {
+	for _, s := range strings.FieldsFunc(ns, func(r rune) bool { return r == ',' }) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 || n > benchHosts*gpusPerHost {
 			return fmt.Errorf("--n: %q is not a count from 1 to %d", s, benchHosts*gpusPerHost)
@@ -115,8 +125,10 @@ func run(tofu, mirror, dir, standin, ns string) error {
 	}
 	fmt.Printf("\nprovider start to schema (tofu providers schema -json, median of 5): %s\n", ms(schema))
 
-	fmt.Printf("\nplan with refresh, no changes (median of %d), on-prem endpoints each with a route, against N terraform_data\n", planRuns)
-	fmt.Printf("%4s %9s %11s %7s %9s %11s %9s %11s %11s %14s\n", "N", "objects", "plan", "data", "ratio", "per object", "handshakes", "sessions", "apply", "apply sessions")
+	if len(counts) > 0 {
+		fmt.Printf("\nplan with refresh, no changes (median of %d), on-prem endpoints each with a route, against N terraform_data\n", planRuns)
+		fmt.Printf("%4s %9s %11s %7s %9s %11s %9s %11s %11s %14s\n", "N", "objects", "plan", "data", "ratio", "per object", "handshakes", "sessions", "apply", "apply sessions")
+	}
 	applies := map[int]time.Duration{}
 	for _, n := range counts {
 		r, err := b.scale(n)
@@ -133,7 +145,12 @@ func run(tofu, mirror, dir, standin, ns string) error {
 		fmt.Printf("\napply of 10 endpoints with routes on %d hosts: %s against one: %s (%.2fx; goal within 1.5x)\n",
 			benchHosts, ms(ten), ms(one), float64(ten)/float64(one))
 	}
-	return nil
+	if quickstart == "" {
+		return nil
+	}
+	// The scale lab is done: stop it before the quickstart's lab starts.
+	_ = b.lab.Close()
+	return b.quickstart(abs(labBin), abs(quickstart), standin)
 }
 
 type scaleResult struct {
@@ -286,16 +303,17 @@ func (b *bench) write(dir, config string) error {
 
 // cli runs the CLI in dir; exit 2 of a -detailed-exitcode plan (changes) is an error.
 func (b *bench) cli(dir string, args ...string) ([]byte, error) {
-	cmd := exec.Command(b.tofu, append([]string{"-chdir=" + dir}, append(args, "-no-color")...)...)
-	if args[0] == "providers" {
-		cmd = exec.Command(b.tofu, "-chdir="+dir, "providers", "schema", "-json")
+	all := append([]string{"-chdir=" + dir}, args...)
+	if args[0] != "providers" && args[0] != "state" {
+		all = append(all, "-no-color")
 	}
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+b.rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+	cmd := exec.Command(b.tofu, all...)
+	cmd.Env = append(append(os.Environ(), "TF_CLI_CONFIG_FILE="+b.rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"), b.env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("%s %s: %v\n%s%s", filepath.Base(b.tofu), strings.Join(args, " "), err, tail(string(out)), stderr.String())
+		return out, fmt.Errorf("%s %s: %w\n%s%s", filepath.Base(b.tofu), strings.Join(args, " "), err, tail(string(out)), stderr.String())
 	}
 	return out, nil
 }
