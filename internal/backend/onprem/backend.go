@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,6 +22,12 @@ type Backend struct {
 	once   sync.Once
 	client *Client
 	err    error
+
+	mu sync.Mutex
+	// registered are the nodes of clusters this backend registered (EnsureCluster, every host
+	// answering), by cluster ID, until it writes them again: FindCluster in the same run (the
+	// endpoints' plans at apply ask for the cluster's GPUs) then asks no host (issue 16).
+	registered map[string][]Node
 }
 
 var (
@@ -175,11 +182,14 @@ func (b *Backend) EnsureCluster(ctx context.Context, priorID string, spec backen
 				"and the cluster record stay on them.", strings.Join(unreachable, ", ")))
 		}
 	}
+	b.forgetRegistered(priorID)
+	b.forgetRegistered(out.ID)
 	nodes, err := EnsureCluster(ctx, c, ref)
 	out.Details = &ClusterView{Ref: ref, Nodes: nodes}
 	if err != nil {
 		return out, err
 	}
+	b.remember(out.ID, nodes)
 	if len(removed) > 0 {
 		if _, err := LeaveCluster(ctx, c, ref, removed); err != nil {
 			out.Warnings = append(out.Warnings, "Removing the cluster record from removed hosts: "+err.Error())
@@ -190,13 +200,19 @@ func (b *Backend) EnsureCluster(ctx context.Context, priorID string, spec backen
 
 // FindCluster asks every host for its GPUs and the cluster's record. A host that cannot be
 // reached is a warning; a cluster whose record is gone from every host that answered is
-// ErrNotFound (removed outside Terraform).
+// ErrNotFound (removed outside Terraform). A cluster this backend registered (every host
+// answering) is answered from its registration: the nodes' facts it found.
 func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster, error) {
 	ref, c, err := b.reach(id)
 	if err != nil {
 		return nil, err
 	}
-	nodes, unreachable, found, err := ReadCluster(ctx, c, ref)
+	nodes, ok := b.registeredNodes(id)
+	var unreachable []string
+	found := true
+	if !ok {
+		nodes, unreachable, found, err = ReadCluster(ctx, c, ref)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +232,37 @@ func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster,
 		}
 	}
 	return out, nil
+}
+
+// remember keeps the nodes of cluster id as its registration found them (see Backend.registered).
+func (b *Backend) remember(id string, nodes []Node) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.registered == nil {
+		b.registered = map[string][]Node{}
+	}
+	b.registered[id] = cloneNodes(nodes)
+}
+
+func (b *Backend) forgetRegistered(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.registered, id)
+}
+
+func (b *Backend) registeredNodes(id string) ([]Node, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	nodes, ok := b.registered[id]
+	return cloneNodes(nodes), ok
+}
+
+func cloneNodes(nodes []Node) []Node {
+	out := slices.Clone(nodes)
+	for i := range out {
+		out[i].GPUs, out[i].Problems = slices.Clone(out[i].GPUs), slices.Clone(out[i].Problems)
+	}
+	return out
 }
 
 // ClusterCapacity implements backend.CapacityReader from what the hosts that answer report:
@@ -276,6 +323,7 @@ func (b *Backend) DeleteCluster(ctx context.Context, id string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
+	b.forgetRegistered(id)
 	unreachable, err := DeleteCluster(ctx, c, ref)
 	if err != nil {
 		return nil, err
@@ -410,6 +458,9 @@ func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*
 	if err != nil {
 		return nil, err
 	}
+	if _, t, ok := c.Deployed(ref, name); ok {
+		return targetOf(t), nil
+	}
 	t, err := c.FindEndpointTarget(ctx, ref, name)
 	if IsNotFound(err) {
 		return nil, fmt.Errorf("model endpoint %s has no replica on any host of cluster %s: %w", name, ref.Name, err)
@@ -421,13 +472,19 @@ func (b *Backend) EndpointTarget(ctx context.Context, clusterID, name string) (*
 }
 
 // ReadEndpoint implements backend.EndpointReader: the endpoint and its route target from one SSH
-// session per host, so a route to an endpoint refreshed in the same run asks no host again.
+// session per host, so a route to an endpoint refreshed in the same run asks no host again. An
+// endpoint this run deployed (and has not written since) is answered from what the deploy left,
+// asking no host: the deploy waited for its replicas' readiness and wrote its spec and key
+// itself, so a route created or updated with it in the same apply needs no read (issue 16).
 func (b *Backend) ReadEndpoint(ctx context.Context, clusterID, name string) (*backend.Endpoint, *backend.Target, error) {
 	ref, c, err := b.reach(clusterID)
 	if err != nil {
 		return nil, nil, err
 	}
-	found, t, err := c.ReadEndpoint(ctx, ref, name)
+	found, t, ok := c.Deployed(ref, name)
+	if !ok {
+		found, t, err = c.ReadEndpoint(ctx, ref, name)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -213,6 +213,7 @@ func EnsureCluster(ctx context.Context, c *Client, ref ClusterRef) ([]Node, erro
 		if _, err := c.Run(ctx, h, cmd, script); err != nil {
 			return fmt.Errorf("installing the node script and the cluster record: %w", err)
 		}
+		c.scriptInstalled(h) // endpoints placed in the same run need not check its version
 		return nil
 	})
 	return compactNodes(nodes), joinHostErrors(ref.Hosts, errs)

@@ -87,6 +87,11 @@ func (c *Client) EnsureScript(ctx context.Context, h Host) error {
 	if strings.Contains(string(out), " "+version+" ") {
 		return nil
 	}
+	return c.installScript(ctx, h, script)
+}
+
+// installScript installs the node script (vllm.NodeScript) on h.
+func (c *Client) installScript(ctx context.Context, h Host, script []byte) error {
 	// Two endpoints may upgrade the script of one host at once: each writes a temp file of its
 	// own, under the host's script lock, and renames it into place (a running script keeps
 	// reading the file it opened).
@@ -271,6 +276,10 @@ func gpusPerReplica(s vllm.Spec) int {
 // held replicas no longer placed on them have the endpoint removed. A failure is a *DeployError
 // carrying the placements that exist.
 func (c *Client) DeployEndpoint(ctx context.Context, cfg EndpointConfig) ([]Placement, error) {
+	c.forgetDeployed(cfg.Cluster, cfg.Spec.Endpoint)
+	if err := checkSecrets(cfg); err != nil {
+		return nil, &DeployError{Err: err}
+	}
 	var placements []Placement
 	// Hosts this deploy converged on: a refused or failed converge may leave the endpoint's spec
 	// and secrets there, so they are cleaned up if a later attempt places it elsewhere.
@@ -280,7 +289,8 @@ func (c *Client) DeployEndpoint(ctx context.Context, cfg EndpointConfig) ([]Plac
 		if err != nil {
 			return nil, &DeployError{Err: err}
 		}
-		placements, err = c.converge(ctx, cfg, place, p, tried)
+		var unreachable []string
+		placements, unreachable, err = c.converge(ctx, cfg, place, p, tried)
 		p.release()
 		var exit *ExitError
 		// Another endpoint took the GPUs between the report and the apply: place again.
@@ -290,11 +300,81 @@ func (c *Client) DeployEndpoint(ctx context.Context, cfg EndpointConfig) ([]Plac
 		if err != nil {
 			return placements, &DeployError{Placements: placements, Err: err}
 		}
+		if len(unreachable) == 0 {
+			c.rememberDeployed(cfg, placements)
+		}
 		return placements, nil
 	}
 }
 
-func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int]string, p *placement, tried map[string]bool) ([]Placement, error) {
+// deployKey names an endpoint of a cluster (its name and hosts) in Client.deployed.
+func deployKey(cluster ClusterRef, endpoint string) string {
+	k := cluster.Name + "\x00" + endpoint
+	for _, h := range cluster.Hosts {
+		k += "\x00" + h.Name + "=" + h.connKey()
+	}
+	return k
+}
+
+// deployed is what a deploy of this client left: the replicas as the hosts reported them at the
+// end of their converge, and the target (the spec's served model name, the API key written).
+type deployed struct {
+	placements []Placement
+	target     EndpointTarget
+}
+
+// rememberDeployed keeps what a deploy left when it asked every host of the cluster (none
+// unreachable), so that the endpoint's read and its routes' target in the same run need no read
+// of the hosts (issue 16): the deploy waited for readiness and wrote the spec and key itself.
+func (c *Client) rememberDeployed(cfg EndpointConfig, ps []Placement) {
+	d := &deployed{placements: clonePlacements(ps), target: EndpointTarget{ServedModelName: cfg.Spec.ServedModelName, APIKey: cfg.APIKey}}
+	if d.target.ServedModelName == "" {
+		d.target.ServedModelName = cfg.Spec.Model.ID
+	}
+	for _, p := range ps {
+		d.target.URLs = append(d.target.URLs, p.URL)
+		if p.Ready {
+			d.target.Ready++
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deployed[deployKey(cfg.Cluster, cfg.Spec.Endpoint)] = d
+}
+
+func (c *Client) forgetDeployed(cluster ClusterRef, endpoint string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.deployed, deployKey(cluster, endpoint))
+}
+
+// Deployed returns the endpoint and its target as this client's last deploy of it left them
+// (every host of the cluster answering), if it has not written the endpoint since; ok is false
+// when there is none. Nothing is asked of the hosts.
+func (c *Client) Deployed(cluster ClusterRef, endpoint string) (st *EndpointState, t *EndpointTarget, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.deployed[deployKey(cluster, endpoint)]
+	if !ok {
+		return nil, nil, false
+	}
+	tc := d.target
+	tc.URLs = slices.Clone(d.target.URLs)
+	return &EndpointState{Placements: clonePlacements(d.placements)}, &tc, true
+}
+
+func clonePlacements(ps []Placement) []Placement {
+	out := slices.Clone(ps)
+	for i := range out {
+		out[i].GPUIDs = slices.Clone(out[i].GPUIDs)
+	}
+	return out
+}
+
+// converge applies the placement; unreachable names the hosts without a replica now that could
+// not be asked whether they hold anything of the endpoint (left for Delete or a later apply).
+func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int]string, p *placement, tried map[string]bool) (
+	placements []Placement, unreachable []string, err error) {
 	byHost := map[string][]int{}
 	for idx, h := range place {
 		byHost[h] = append(byHost[h], idx)
@@ -337,9 +417,13 @@ func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil && !IsUnreachable(err) {
-			return nil, err
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case IsUnreachable(err):
+			unreachable = append(unreachable, gone[i].Name)
+		default:
+			return nil, nil, err
 		}
 	}
 
@@ -360,7 +444,6 @@ func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int
 		batches = append(batches, cur)
 	}
 
-	var placements []Placement
 	for _, batch := range batches {
 		results := make([][]Placement, len(batch))
 		errs := make([]error, len(batch))
@@ -378,42 +461,65 @@ func (c *Client) converge(ctx context.Context, cfg EndpointConfig, place map[int
 		}
 		if err := errors.Join(errs...); err != nil {
 			// Replicas of later batches still hold what the ledger says: report them as known.
-			return placements, err
+			return placements, unreachable, err
 		}
 	}
 	sortPlacements(placements)
-	return placements, nil
+	return placements, unreachable, nil
 }
 
 func sortPlacements(ps []Placement) {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Replica < ps[j].Replica })
 }
 
-// writeSecret writes value to the endpoint's secret file envVar on h, mode 0600, through stdin;
-// an empty value removes the file.
-func (c *Client) writeSecret(ctx context.Context, h Host, endpoint, envVar, value string) error {
-	// The value becomes a line VAR=value of the endpoint's env file: a line break would add
-	// variables of its own.
-	if vllm.HasControl(value) {
-		return fmt.Errorf("writing the %s secret of %s on %s: the value holds a control character (line break, NUL...), "+
-			"which an env file cannot hold", envVar, endpoint, h.Name)
+// convergeScript writes the endpoint's secret files on the host, then runs the node script's
+// apply, in one session (issue 16: the secrets took two sessions of their own per host). Its stdin
+// is each secret value (VLLM_API_KEY, then HF_TOKEN) followed by a NUL, then the spec: the values
+// never reach an argument list (read and printf are bash builtins). An empty value removes its
+// file. A secret that cannot be written stops the script before the apply (fails closed).
+func convergeScript(endpoint string) string {
+	var b strings.Builder
+	b.WriteString(`set -uo pipefail
+r="${INFERSTACK_ROOT:-}"
+secret() {
+  local f="$r$1" v
+  IFS= read -r -d '' v || { echo "the secret's value did not arrive whole on stdin" >&2; return 1; }
+  if [ -z "$v" ]; then rm -f "$f"; return; fi
+  (umask 077 && mkdir -p "${f%/*}" && chmod 0700 "${f%/*}" && printf '%s' "$v" >"$f.new" && chmod 0600 "$f.new" && mv -f "$f.new" "$f")
+}
+`)
+	for _, env := range secretEnvs {
+		fmt.Fprintf(&b, "secret %s || { echo %s >&2; exit 1; }\n", shellQuote(vllm.SecretFilePath(endpoint, env)),
+			shellQuote("writing the "+env+" secret of "+endpoint+" failed"))
 	}
-	p := shellQuote(vllm.SecretFilePath(endpoint, envVar))
-	script := `set -euo pipefail
-umask 077
-f="${INFERSTACK_ROOT:-}"` + p + `
-`
-	if value == "" {
-		script += `rm -f "$f"`
-	} else {
-		script += `mkdir -p "$(dirname "$f")"
-chmod 0700 "$(dirname "$f")"
-cat >"$f.new"
-chmod 0600 "$f.new"
-mv -f "$f.new" "$f"`
+	b.WriteString("exec " + nodeCmd + " apply -\n")
+	return b.String()
+}
+
+// secretEnvs are the secret files convergeScript writes, in the order of its stdin.
+var secretEnvs = []string{"VLLM_API_KEY", "HF_TOKEN"}
+
+// convergeInput is convergeScript's stdin: the secret values (checked by checkSecrets), each
+// NUL-terminated, then the spec.
+func convergeInput(cfg EndpointConfig, spec []byte) []byte {
+	var in bytes.Buffer
+	for _, v := range []string{cfg.APIKey, cfg.HFToken} {
+		in.WriteString(v)
+		in.WriteByte(0)
 	}
-	if _, err := c.Run(ctx, h, script, []byte(value)); err != nil {
-		return fmt.Errorf("writing the %s secret of %s on %s: %w", envVar, endpoint, h.Name, err)
+	in.Write(spec)
+	return in.Bytes()
+}
+
+// checkSecrets refuses, before any host is asked, a secret value that cannot be a line
+// VAR=value of the endpoint's env file: a line break would add variables of its own (and a NUL
+// would end the value early on convergeScript's stdin).
+func checkSecrets(cfg EndpointConfig) error {
+	for i, v := range []string{cfg.APIKey, cfg.HFToken} {
+		if vllm.HasControl(v) {
+			return fmt.Errorf("the %s secret of endpoint %s holds a control character (line break, NUL...), which an env file cannot hold",
+				secretEnvs[i], cfg.Spec.Endpoint)
+		}
 	}
 	return nil
 }
@@ -451,13 +557,7 @@ func (c *Client) applyHost(ctx context.Context, cfg EndpointConfig, h Host, repl
 	if err := c.ensureScript(ctx, h); err != nil {
 		return nil, err
 	}
-	if err := c.writeSecret(ctx, h, cfg.Spec.Endpoint, "VLLM_API_KEY", cfg.APIKey); err != nil {
-		return nil, err
-	}
-	if err := c.writeSecret(ctx, h, cfg.Spec.Endpoint, "HF_TOKEN", cfg.HFToken); err != nil {
-		return nil, err
-	}
-	out, runErr := c.Run(ctx, h, nodeCmd+" apply -", b.SpecJSON)
+	out, runErr := c.Run(ctx, h, convergeScript(cfg.Spec.Endpoint), convergeInput(cfg, b.SpecJSON))
 	var exit *ExitError
 	if runErr != nil && !errors.As(runErr, &exit) {
 		return nil, fmt.Errorf("converging endpoint %s on host %s: %w", cfg.Spec.Endpoint, h.Name, runErr)
@@ -668,6 +768,7 @@ exec "$s" remove ` + shellQuote(endpoint) + ` >/dev/null`
 // files, ledger entries). Hosts that cannot be reached are an error naming them, unless
 // forceUnreachable; the endpoint is then removed from the others.
 func (c *Client) DeleteEndpoint(ctx context.Context, cluster ClusterRef, endpoint string, forceUnreachable bool) (unreachable []string, err error) {
+	c.forgetDeployed(cluster, endpoint)
 	errs := make([]error, len(cluster.Hosts))
 	var wg sync.WaitGroup
 	for i, h := range cluster.Hosts {

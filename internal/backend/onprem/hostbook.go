@@ -2,6 +2,7 @@ package onprem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -120,19 +121,28 @@ func (c *Client) forgetScript(h Host) {
 
 // ensureScript is EnsureScript once per host per client: later callers trust the first check.
 func (c *Client) ensureScript(ctx context.Context, h Host) error {
-	c.mu.Lock()
-	ok := c.book(h).scriptOK
-	c.mu.Unlock()
-	if ok {
+	if c.hasScript(h) {
 		return nil
 	}
 	if err := c.EnsureScript(ctx, h); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.book(h).scriptOK = true
-	c.mu.Unlock()
+	c.scriptInstalled(h)
 	return nil
+}
+
+func (c *Client) hasScript(h Host) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.book(h).scriptOK
+}
+
+// scriptInstalled records that h has the node script of this release (found, or installed by
+// this client: EnsureScript, or the cluster's registration).
+func (c *Client) scriptInstalled(h Host) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.book(h).scriptOK = true
 }
 
 // report returns h's report: the one kept, or one read shared by every caller that asks while
@@ -194,14 +204,43 @@ func (c *Client) readReport(h Host, call *reportCall) {
 }
 
 // readHostReport asks h, in one session, for its GPU report and the names of what endpoints
-// left there, installing the node script first where it is missing or of another release.
+// left there. Where this client has not seen the node script of this release on h yet, the same
+// session checks its version first and answers scriptOutdated (nothing else) when it is missing
+// or of another release: the script is then installed and the report read again.
 func (c *Client) readHostReport(ctx context.Context, h Host) (*hostReport, error) {
-	if err := c.ensureScript(ctx, h); err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		r, err := c.readHostReportOnce(ctx, h, !c.hasScript(h))
+		if !errors.Is(err, errScriptOutdated) || attempt > 0 {
+			return r, err
+		}
+		script, _, err := vllm.NodeScript()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.installScript(ctx, h, script); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// errScriptOutdated: the host's node script is missing or of another release.
+var errScriptOutdated = errors.New("the node script is missing or of another release")
+
+const scriptOutdated = "inferstack: node script outdated"
+
+func (c *Client) readHostReportOnce(ctx context.Context, h Host, checkVersion bool) (*hostReport, error) {
 	script := `s=` + nodeCmd + `
 r="${INFERSTACK_ROOT:-}"
-"$s" gpus || exit
+`
+	if checkVersion {
+		_, version, err := vllm.NodeScript()
+		if err != nil {
+			return nil, err
+		}
+		script += `case "$("$s" version 2>/dev/null)" in *` + shellQuote(" "+version+" ") + `*) ;; *) echo ` + shellQuote(scriptOutdated) + `; exit 0 ;; esac
+`
+	}
+	script += `"$s" gpus || exit
 printf '\0'
 for f in "$r"` + shellQuote(vllm.SpecDir) + `/*.json "$r"` + shellQuote(vllm.EnvDir) + `/*.env "$r"` + shellQuote(vllm.UnitDir) + `/inferstack-*.service; do
   [ -e "$f" ] && printf '%s\n' "${f##*/}"
@@ -213,6 +252,12 @@ exit 0`
 	out, err := c.Run(ctx, h, script, nil)
 	if err != nil {
 		return nil, err
+	}
+	if checkVersion {
+		if strings.TrimSpace(string(out)) == scriptOutdated {
+			return nil, errScriptOutdated
+		}
+		c.scriptInstalled(h)
 	}
 	gpus, files, ok := strings.Cut(string(out), "\x00")
 	if !ok {

@@ -127,6 +127,9 @@ type Client struct {
 	dials map[string]*dialCall
 	// books is what placements know of each host, by connKey (hostbook.go).
 	books map[string]*hostBook
+	// deployed are the endpoints this client deployed, by deployKey, until it writes them again
+	// (DeployEndpoint, DeleteEndpoint): their replicas and what a route needs, known without a read.
+	deployed map[string]*deployed
 }
 
 // dialCall is one dial under way; done is closed when cl or err is set.
@@ -158,7 +161,8 @@ func NewClient(cfg SSHConfig) (*Client, error) {
 	if cfg.KeepaliveCountMax == 0 {
 		cfg.KeepaliveCountMax = 3
 	}
-	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}, dials: map[string]*dialCall{}, books: map[string]*hostBook{}}, nil
+	return &Client{cfg: cfg, conns: map[string]*ssh.Client{}, dials: map[string]*dialCall{}, books: map[string]*hostBook{},
+		deployed: map[string]*deployed{}}, nil
 }
 
 func (c SSHConfig) signer() (ssh.Signer, error) {
