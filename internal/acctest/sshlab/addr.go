@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -39,9 +40,26 @@ func claimAddress() (*addressClaim, error) {
 			}
 			return nil, fmt.Errorf("claiming %s: %w", addr, err)
 		}
+		if err := reapOrphans(addr); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
 		return &addressClaim{addr: addr, f: f}, nil
 	}
 	return nil, errors.New("claiming a loopback address: 127.0.0.2 to 127.0.0.254 are all taken by other labs")
+}
+
+// reapOrphans kills the vLLM stand-ins still serving on addr. Whoever holds the address's claim
+// is the only lab there, so a stand-in bound to it now was left by a lab whose process died (a
+// test binary that panicked or timed out) and would hold the ports this lab's stand-ins need.
+func reapOrphans(addr string) error {
+	bound := " --host " + addr + " "
+	if err := killProcesses(func(p process) bool {
+		return strings.Contains(p.cmdline, "vllm-standin") && strings.Contains(p.cmdline+" ", bound)
+	}); err != nil {
+		return fmt.Errorf("claiming %s: stopping stand-ins a dead lab left there: %w", addr, err)
+	}
+	return nil
 }
 
 func (c *addressClaim) release() {
