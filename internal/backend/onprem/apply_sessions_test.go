@@ -15,6 +15,7 @@ import (
 // TestApplySessions counts, on the hosts' sshd logs, the SSH sessions of one apply of an endpoint
 // with a route, as one Terraform run makes them through the registry's cache (issue 16):
 //
+//   - a plan's read of a cluster not registered yet and of its GPUs: one session per host;
 //   - the cluster's read and GPUs after its registration in the same run ask no host;
 //   - each host's report (GPUs, what endpoints left there) checks the node script's version in
 //     the same session (the cluster was registered by an earlier run): one session per host;
@@ -38,6 +39,18 @@ func TestApplySessions(t *testing.T) {
 	spec := backend.EndpointSpec{ClusterID: clusterID, Name: "ep", Replicas: 1, MaxUnavailable: 1, APIKey: apiKey, HFToken: hfToken,
 		Node: vllm.Spec{Endpoint: "ep", Model: vllm.Model{ID: "Qwen/Qwen2.5-7B-Instruct", Revision: strings.Repeat("a", 40)},
 			ServedModelName: "served-ep", ReadyTimeout: 60 * time.Second}}
+
+	// A plan of the cluster before it exists: the endpoint's checks ask for its GPUs, which the
+	// cache asks of the cluster's read (not found) and then of the backend: one session per host
+	// for both.
+	planned, _ := backend.NewRegistry(onprem.NewBackend(onprem.SSHConfig{PrivateKey: lab.UserPrivateKeyPEM})).ByName(onprem.Name)
+	sp := sessions()
+	if capa, err := planned.(backend.CapacityReader).ClusterCapacity(ctx, clusterID); err != nil || capa == nil || capa.TotalGPUs != 6 {
+		t.Errorf("ClusterCapacity before the registration: %+v, %v", capa, err)
+	}
+	if got, want := sessions()-sp, len(lab.Hosts); got != want {
+		t.Errorf("%d SSH sessions to plan an endpoint on a cluster not registered yet, want %d (one per host)", got, want)
+	}
 
 	// The cluster is registered by an earlier run (a provider of its own), whose endpoints' plans
 	// at apply then read the cluster and its GPUs without asking the hosts again.

@@ -28,6 +28,10 @@ type Backend struct {
 	// answering), by cluster ID, until it writes them again: FindCluster in the same run (the
 	// endpoints' plans at apply ask for the cluster's GPUs) then asks no host (issue 16).
 	registered map[string][]Node
+	// discovered are the nodes FindCluster read of a cluster from every one of its hosts, found
+	// or not: ClusterCapacity after it in the same run (the registry's cache asks it for a
+	// cluster not found, one a plan is about to create) asks no host again. GPUs are hardware.
+	discovered map[string][]Node
 }
 
 var (
@@ -189,7 +193,7 @@ func (b *Backend) EnsureCluster(ctx context.Context, priorID string, spec backen
 	if err != nil {
 		return out, err
 	}
-	b.remember(out.ID, nodes)
+	b.keep(&b.registered, out.ID, nodes)
 	if len(removed) > 0 {
 		if _, err := LeaveCluster(ctx, c, ref, removed); err != nil {
 			out.Warnings = append(out.Warnings, "Removing the cluster record from removed hosts: "+err.Error())
@@ -207,7 +211,7 @@ func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster,
 	if err != nil {
 		return nil, err
 	}
-	nodes, ok := b.registeredNodes(id)
+	nodes, ok := b.known(&b.registered, id)
 	var unreachable []string
 	found := true
 	if !ok {
@@ -215,6 +219,9 @@ func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster,
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !ok && len(unreachable) == 0 {
+		b.keep(&b.discovered, id, nodes)
 	}
 	if !found {
 		return nil, fmt.Errorf("no host that answered still has the cluster's record (%s): it was removed outside "+
@@ -234,26 +241,29 @@ func (b *Backend) FindCluster(ctx context.Context, id string) (*backend.Cluster,
 	return out, nil
 }
 
-// remember keeps the nodes of cluster id as its registration found them (see Backend.registered).
-func (b *Backend) remember(id string, nodes []Node) {
+// keep records the nodes of cluster id in *m (registered or discovered).
+func (b *Backend) keep(m *map[string][]Node, id string, nodes []Node) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.registered == nil {
-		b.registered = map[string][]Node{}
+	if *m == nil {
+		*m = map[string][]Node{}
 	}
-	b.registered[id] = cloneNodes(nodes)
+	(*m)[id] = cloneNodes(nodes)
 }
 
+// forgetRegistered forgets what was registered or discovered of cluster id (it is written).
 func (b *Backend) forgetRegistered(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.registered, id)
+	delete(b.discovered, id)
 }
 
-func (b *Backend) registeredNodes(id string) ([]Node, bool) {
+// known returns the nodes of cluster id in *m (registered or discovered), if any.
+func (b *Backend) known(m *map[string][]Node, id string) ([]Node, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	nodes, ok := b.registered[id]
+	nodes, ok := (*m)[id]
 	return cloneNodes(nodes), ok
 }
 
@@ -272,7 +282,13 @@ func (b *Backend) ClusterCapacity(ctx context.Context, id string) (*backend.Capa
 	if err != nil {
 		return nil, err
 	}
-	nodes, _, _, err := ReadCluster(ctx, c, ref)
+	nodes, ok := b.known(&b.registered, id)
+	if !ok {
+		nodes, ok = b.known(&b.discovered, id)
+	}
+	if !ok {
+		nodes, _, _, err = ReadCluster(ctx, c, ref)
+	}
 	if err != nil {
 		return nil, err
 	}
