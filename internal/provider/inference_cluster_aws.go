@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -148,6 +149,16 @@ func clusterAWSAttribute() schema.SingleNestedAttribute {
 				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
 					listvalidator.ValueInt64sAre(int64validator.Between(1024, 65535))},
 			},
+			"tags": schema.MapAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Tags on every AWS object of this cluster and of its endpoints (security groups, role, " +
+					"instance profile, load balancer, launch templates, Auto Scaling groups and their instances, target " +
+					"groups, secrets), over the provider's `aws.default_tags` (a key set in both takes this value). Keys " +
+					"starting with `aws:` or `inferstack:` are refused. Changing them is in place; endpoints take them at " +
+					"their next apply.",
+				Validators: []validator.Map{tagKeysValidator{}, mapvalidator.SizeAtMost(40)},
+			},
 			"max_nodes": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: "The most nodes this cluster's endpoints run at once (the sum of their " +
@@ -213,6 +224,7 @@ type clusterAWSModel struct {
 	AllowedCIDRs  types.List   `tfsdk:"allowed_cidrs"`
 	ServingPorts  types.List   `tfsdk:"serving_ports"`
 	MaxNodes      types.Int64  `tfsdk:"max_nodes"`
+	Tags          types.Map    `tfsdk:"tags"`
 
 	VPCID              types.String `tfsdk:"vpc_id"`
 	SecurityGroupID    types.String `tfsdk:"security_group_id"`
@@ -247,8 +259,8 @@ var (
 		"instance_type": types.StringType, "ami": types.ObjectType{AttrTypes: clusterAMIAttrTypes},
 		"root_volume_gib": types.Int64Type, "capacity": types.ObjectType{AttrTypes: clusterCapacityAttrTypes},
 		"allowed_cidrs": types.ListType{ElemType: types.StringType}, "serving_ports": types.ListType{ElemType: types.Int64Type},
-		"max_nodes": types.Int64Type,
-		"vpc_id":    types.StringType, "security_group_id": types.StringType, "load_balancer_security_group_id": types.StringType,
+		"max_nodes": types.Int64Type, "tags": types.MapType{ElemType: types.StringType},
+		"vpc_id": types.StringType, "security_group_id": types.StringType, "load_balancer_security_group_id": types.StringType,
 		"role_arn":             types.StringType,
 		"instance_profile_arn": types.StringType, "load_balancer_arn": types.StringType, "load_balancer_dns": types.StringType,
 		"launch_template_id": types.StringType, "image_id": types.StringType,
@@ -272,7 +284,7 @@ func (awsAdapter) ExpandCluster(ctx context.Context, block types.Object) (any, b
 	diags.Append(block.As(ctx, &a, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true, UnhandledNullAsEmpty: true})...)
 	known := !a.SubnetIDs.IsUnknown() && !a.InstanceType.IsUnknown() && !a.AMI.IsUnknown() &&
 		!a.RootVolumeGiB.IsUnknown() && !a.Capacity.IsUnknown() && !a.AllowedCIDRs.IsUnknown() &&
-		!a.ServingPorts.IsUnknown() && !a.MaxNodes.IsUnknown()
+		!a.ServingPorts.IsUnknown() && !a.MaxNodes.IsUnknown() && !a.Tags.IsUnknown()
 	spec.Region = a.Region.ValueString()
 	spec.InstanceType = a.InstanceType.ValueString()
 	spec.RootVolumeGiB = a.RootVolumeGiB.ValueInt64()
@@ -281,6 +293,9 @@ func (awsAdapter) ExpandCluster(ctx context.Context, block types.Object) (any, b
 	spec.AllowedCIDRs = listOf[string](ctx, a.AllowedCIDRs, &diags)
 	if !a.ServingPorts.IsNull() && !a.ServingPorts.IsUnknown() {
 		diags.Append(a.ServingPorts.ElementsAs(ctx, &spec.ServingPorts, false)...)
+	}
+	if !a.Tags.IsNull() && !a.Tags.IsUnknown() {
+		diags.Append(a.Tags.ElementsAs(ctx, &spec.Tags, false)...)
 	}
 	if !a.AMI.IsNull() && !a.AMI.IsUnknown() {
 		var ami clusterAMIModel
@@ -316,7 +331,7 @@ func (awsAdapter) PlanCluster(ctx context.Context, planned, prior types.Object, 
 			if !prior.IsNull() && s.Region.ValueString() != region {
 				a = clusterAWSModel{Region: a.Region, SubnetIDs: a.SubnetIDs, InstanceType: a.InstanceType, AMI: a.AMI,
 					RootVolumeGiB: a.RootVolumeGiB, Capacity: a.Capacity, AllowedCIDRs: a.AllowedCIDRs,
-					ServingPorts: a.ServingPorts, MaxNodes: a.MaxNodes}
+					ServingPorts: a.ServingPorts, MaxNodes: a.MaxNodes, Tags: a.Tags}
 				a.setComputedUnknown()
 			}
 			a.Region = types.StringValue(region)
@@ -424,6 +439,7 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 			GPU:           types.ObjectNull(clusterGPUSummaryAttrTypes),
 			Quota:         types.ObjectNull(clusterQuotaAttrTypes),
 			SpotQuota:     types.ObjectNull(clusterQuotaAttrTypes),
+			Tags:          types.MapNull(types.StringType),
 		}
 		if c.MaxNodes > 0 {
 			a.MaxNodes = types.Int64Value(c.MaxNodes)
@@ -447,6 +463,7 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 			}
 		}
 	}
+	a.Tags = refreshClusterTags(ctx, a.Tags, c, diags)
 	a.Region = types.StringValue(c.Region)
 	if c.RootVolumeGiB > 0 {
 		a.RootVolumeGiB = types.Int64Value(c.RootVolumeGiB)
@@ -471,6 +488,31 @@ func refreshClusterAWS(ctx context.Context, prior types.Object, c *awsbackend.Cl
 		a.ServingPorts, _ = types.ListValueFrom(ctx, types.Int64Type, c.ServingPorts)
 	}
 	return a
+}
+
+// refreshClusterTags is the aws block's tags as AWS holds them on the nodes' security group:
+// the tags set there keep their keys (with AWS's values; a removed one drops out), and a tag
+// added outside Terraform that is not a default tag with its default value shows up as drift.
+func refreshClusterTags(ctx context.Context, prior types.Map, c *awsbackend.Cluster, diags *diag.Diagnostics) types.Map {
+	if c.Tags == nil { // not read (a cluster whose security group is missing)
+		return prior
+	}
+	var want map[string]string
+	if !prior.IsNull() && !prior.IsUnknown() {
+		diags.Append(prior.ElementsAs(ctx, &want, false)...)
+	}
+	got := c.OwnTags()
+	for k := range want {
+		if v, ok := c.Tags[k]; ok {
+			got[k] = v
+		}
+	}
+	if len(got) == 0 && (prior.IsNull() || prior.IsUnknown()) {
+		return types.MapNull(types.StringType)
+	}
+	out, d := types.MapValueFrom(ctx, types.StringType, got)
+	diags.Append(d...)
+	return out
 }
 
 func sameSet[T comparable](a, b []T) bool {

@@ -260,8 +260,96 @@ func TestAccInferenceClusterAWS_basic(t *testing.T) {
 				}},
 				Check: f.checkIngress(8080, "10.61.1.0/24", "192.168.0.0/16"),
 			},
+			{
+				// The cluster's own tags, in place, over the provider's default tags: on every object.
+				Config: f.config(`    allowed_cidrs = ["10.61.1.0/24", "192.168.0.0/16"]
+    serving_ports = [8080]
+    tags          = { cost-center = "ml-42", team = "research" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(awsClusterAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: f.checkTags(map[string]string{"cost-center": "ml-42", "team": "research"}),
+			},
+			{
+				ResourceName:            awsClusterAddr,
+				ImportState:             true,
+				ImportStateId:           f.region + "/" + f.name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"aws.gpu", "aws.quota", "aws.spot_quota", "timeouts"},
+			},
+			{
+				// A tag added outside Terraform is drift: the plan removes it again.
+				PreConfig: func() {
+					sg, err := f.securityGroup()
+					if err == nil && sg == nil {
+						err = fmt.Errorf("no security group")
+					}
+					if err == nil {
+						_, err = f.lab.EC2(f.region).CreateTags(context.Background(), &ec2.CreateTagsInput{
+							Resources: []string{aws.ToString(sg.GroupId)}, Tags: []ec2types.Tag{{Key: aws.String("owner"), Value: aws.String("someone")}}})
+					}
+					if err != nil {
+						t.Fatalf("tagging the security group out of band: %v", err)
+					}
+				},
+				Config: f.config(`    allowed_cidrs = ["10.61.1.0/24", "192.168.0.0/16"]
+    serving_ports = [8080]
+    tags          = { cost-center = "ml-42", team = "research" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(awsClusterAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: f.checkTags(map[string]string{"cost-center": "ml-42", "team": "research", "owner": ""}),
+			},
 		},
 	})
+}
+
+// checkTags checks want on the cluster's security groups, role and load balancer; an empty value
+// means the key must be absent.
+func (f awsClusterFixture) checkTags(want map[string]string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		n := awsbackend.ResourceNames(f.region, f.name)
+		got := map[string]map[string]string{}
+		for what, get := range map[string]func() (*ec2types.SecurityGroup, error){"security group": f.securityGroup, "load balancer security group": f.lbSecurityGroup} {
+			sg, err := get()
+			if err != nil || sg == nil {
+				return fmt.Errorf("reading the %s: %v", what, err)
+			}
+			got[what] = map[string]string{}
+			for _, t := range sg.Tags {
+				got[what][aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+		}
+		role, err := f.iam().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(n.Role)})
+		if err != nil {
+			return fmt.Errorf("reading the role: %v", err)
+		}
+		got["role"] = map[string]string{}
+		for _, t := range role.Role.Tags {
+			got["role"][aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		lbs, err := f.elb().DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.LoadBalancer}})
+		if err != nil || len(lbs.LoadBalancers) != 1 {
+			return fmt.Errorf("reading the load balancer: %v", err)
+		}
+		tags, err := f.elb().DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{aws.ToString(lbs.LoadBalancers[0].LoadBalancerArn)}})
+		if err != nil || len(tags.TagDescriptions) != 1 {
+			return fmt.Errorf("reading the load balancer's tags: %v", err)
+		}
+		got["load balancer"] = map[string]string{}
+		for _, t := range tags.TagDescriptions[0].Tags {
+			got["load balancer"][aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		for what, have := range got {
+			for k, v := range want {
+				if have[k] != v {
+					return fmt.Errorf("%s: tag %s is %q, want %q (tags %v)", what, k, have[k], v, have)
+				}
+			}
+		}
+		return nil
+	}
 }
 
 // TestAccInferenceClusterAWS_disappears: a load balancer deleted behind Terraform's back makes the

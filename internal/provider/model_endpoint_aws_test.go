@@ -60,6 +60,7 @@ resource "inferstack_inference_cluster" "test" {
     instance_type = "g5.xlarge"
     ami           = { id = %q }
     max_nodes     = 3
+    tags          = { cost-center = "ml-42" }
   }
 }
 `, f.name, f.region, f.network.Subnets["a"], f.network.Subnets["b"], f.ami)
@@ -229,8 +230,9 @@ func (f awsClusterFixture) checkGroup(endpoint string, desired, min, max int32) 
 				return fmt.Errorf("tag %s is not propagated to instances", aws.ToString(t.Key))
 			}
 		}
-		if tags["team"] != "ml-platform" || tags[awsbackend.TagEndpoint] != endpoint {
-			return fmt.Errorf("group tags %v lack team=ml-platform or %s=%s", tags, awsbackend.TagEndpoint, endpoint)
+		// The provider's default tag and the cluster's own tag, both on the endpoint's group.
+		if tags["team"] != "ml-platform" || tags["cost-center"] != "ml-42" || tags[awsbackend.TagEndpoint] != endpoint {
+			return fmt.Errorf("group tags %v lack team=ml-platform, cost-center=ml-42 or %s=%s", tags, awsbackend.TagEndpoint, endpoint)
 		}
 		return nil
 	}

@@ -34,6 +34,7 @@ resource "inferstack_inference_cluster" "this" {
     allowed_cidrs   = var.allowed_cidrs
     serving_ports   = var.serving_ports
     max_nodes       = local.max_nodes
+    tags            = var.tags
   }
 
   lifecycle {

@@ -118,6 +118,12 @@ variable "allowed_cidrs" {
   }
 }
 
+variable "tags" {
+  description = "Tags on every AWS object of the cluster and of its endpoints (security groups, role, instance profile, load balancer, launch templates, Auto Scaling groups and their instances, target groups, secrets), over the provider's aws.default_tags. Keys starting with aws: or inferstack: are refused."
+  type        = map(string)
+  default     = null
+}
+
 variable "serving_ports" {
   description = "TCP ports endpoints may listen on: the security group opens exactly these, and each endpoint takes one of them (its port) for its listener on the load balancer."
   type        = list(number)

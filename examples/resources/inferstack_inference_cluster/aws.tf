@@ -19,6 +19,8 @@ resource "inferstack_inference_cluster" "prod" {
     max_nodes       = 4      # the vCPU quota check covers this many nodes
     serving_ports   = [8000] # one listener per endpoint on the internal load balancer
     allowed_cidrs   = null   # default: the VPC's CIDR only
+    # Over the provider's aws.default_tags, on the endpoints' objects too.
+    tags = { cost-center = "ml-42" }
   }
 
   timeouts = {

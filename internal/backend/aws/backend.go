@@ -55,7 +55,7 @@ func (l *Lifecycle) clusterSpec(spec backend.ClusterSpec) (ClusterSpec, error) {
 	}
 	out := *s
 	out.Name = spec.Name
-	out.Tags = maps.Clone(l.defaultTags)
+	out.Tags = mergeTags(l.defaultTags, s.Tags)
 	return out, nil
 }
 
@@ -132,10 +132,13 @@ func (l *Lifecycle) EnsureCluster(ctx context.Context, _ string, spec backend.Cl
 	if err != nil {
 		return nil, err
 	}
-	return clusterOf(c), nil
+	return l.clusterOf(c), nil
 }
 
-func clusterOf(c *Cluster) *backend.Cluster {
+// clusterOf wraps c for the seam; c.DefaultTags lets the provider tell the cluster's own tags
+// from the provider's.
+func (l *Lifecycle) clusterOf(c *Cluster) *backend.Cluster {
+	c.DefaultTags = maps.Clone(l.defaultTags)
 	return &backend.Cluster{ID: c.ID, Name: c.Name, Details: c, Missing: c.Missing, Warnings: c.Warnings}
 }
 
@@ -157,7 +160,7 @@ func (l *Lifecycle) FindCluster(ctx context.Context, id string) (*backend.Cluste
 	if err != nil {
 		return nil, err
 	}
-	return clusterOf(c), nil
+	return l.clusterOf(c), nil
 }
 
 func (l *Lifecycle) WaitClusterReady(ctx context.Context, id string) (*backend.Cluster, error) {
@@ -169,7 +172,7 @@ func (l *Lifecycle) WaitClusterReady(ctx context.Context, id string) (*backend.C
 	if c == nil {
 		return nil, err
 	}
-	return clusterOf(c), err
+	return l.clusterOf(c), err
 }
 
 func (l *Lifecycle) DeleteCluster(ctx context.Context, id string) ([]string, error) {

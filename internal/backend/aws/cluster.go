@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -47,7 +48,9 @@ type ClusterSpec struct {
 	AllowedCIDRs  []string // who may reach the serving ports; empty = the VPC's primary CIDR
 	MaxNodes      int64    // most nodes the cluster's endpoints run at once; the quota check covers this many (0: max(1, on_demand_base))
 	ServingPorts  []int64  // TCP ports the security groups open; empty = DefaultServingPorts
-	Tags          map[string]string
+	// Tags go on every object of the cluster and of its endpoints: the provider's default tags
+	// with the cluster's own (aws.tags) over them.
+	Tags map[string]string
 }
 
 // AMI names the node image: exactly one of ID and SSMParameter (a parameter whose value is an
@@ -125,7 +128,8 @@ type Cluster struct {
 	MaxNodes              int64
 	RootVolumeGiB         int64 // 0: the AMI's root snapshot size
 
-	Tags map[string]string // on the nodes' security group (every object carries the same)
+	Tags        map[string]string // on the nodes' security group (every object carries the same)
+	DefaultTags map[string]string // the provider's default tags (set by the Lifecycle), to tell the cluster's own from them
 
 	InstanceType string // from the launch template
 	ImageID      string // from the launch template (the AMI the preflight resolved)
@@ -255,6 +259,35 @@ func clusterTags(spec ClusterSpec) map[string]string {
 		out[k] = v
 	}
 	out[TagCluster] = spec.Name
+	return out
+}
+
+// mergeTags is base with over's tags over it (a new map; nil when both are empty).
+func mergeTags(base, over map[string]string) map[string]string {
+	if len(base)+len(over) == 0 {
+		return nil
+	}
+	out := maps.Clone(base)
+	if out == nil {
+		out = make(map[string]string, len(over))
+	}
+	maps.Copy(out, over)
+	return out
+}
+
+// OwnTags are the cluster's tags that are neither inferstack's (inferstack:*) nor the provider's
+// default tags with their default values: what the cluster's aws.tags set.
+func (c *Cluster) OwnTags() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.Tags {
+		if strings.HasPrefix(k, "inferstack:") {
+			continue
+		}
+		if d, ok := c.DefaultTags[k]; ok && d == v {
+			continue
+		}
+		out[k] = v
+	}
 	return out
 }
 

@@ -252,11 +252,20 @@ func checkCluster(s EndpointSpec, c *Cluster) error {
 		"%d is not a serving port of inference cluster %s (%s): use one of those, or add it to the cluster's serving_ports", s.Port, c.Name, strings.Join(ports, ", "))}
 }
 
-// endpointTags is the spec's tags plus inferstack:cluster and inferstack:endpoint.
-func endpointTags(s EndpointSpec) map[string]string {
+// endpointTags are the cluster's tags (its aws.tags over the default tags it was applied with)
+// over the spec's (the provider's default tags now), plus inferstack:cluster and
+// inferstack:endpoint: an endpoint's objects carry what its cluster's carry.
+func endpointTags(s EndpointSpec, c *Cluster) map[string]string {
 	out := maps.Clone(s.Tags)
 	if out == nil {
 		out = map[string]string{}
+	}
+	if c != nil {
+		for k, v := range c.Tags {
+			if !strings.HasPrefix(k, "inferstack:") {
+				out[k] = v
+			}
+		}
 	}
 	out[TagCluster], out[TagEndpoint] = s.Cluster, s.Name
 	return out

@@ -90,7 +90,7 @@ func (b *Backend) EnsureEndpoint(ctx context.Context, spec EndpointSpec) (*Endpo
 		return nil, err
 	}
 
-	tags := endpointTags(s)
+	tags := endpointTags(s, c)
 	n := EndpointResourceNames(s.Cluster, s.Name)
 	sec, err := ensureSecrets(ctx, cl.sm, s, tags)
 	if err != nil {

@@ -8,6 +8,7 @@ variables {
   # The write-only key (OpenTofu 1.12 has write-only attributes): sent to the nodes, kept out of state.
   api_key_wo         = "module-test-key"
   api_key_wo_version = 1
+  tags               = { purpose = "tf-acc-module" }
   endpoints = {
     qwen = { model = "Qwen/Qwen2.5-7B-Instruct", replicas = 1, autoscaling = { min = 1, max = 2 }, max_model_len = 16384 }
   }

@@ -119,6 +119,27 @@ run "max_nodes_is_unset_without_endpoints" {
   }
 }
 
+run "tags_reach_the_cluster" {
+  command = plan
+
+  assert {
+    condition     = inferstack_inference_cluster.this.aws.tags == null
+    error_message = "without tags the cluster's aws.tags stay unset (the provider's default_tags only)"
+  }
+}
+
+run "tags_pass_through" {
+  command = plan
+
+  variables {
+    tags = { cost-center = "ml-42" }
+  }
+  assert {
+    condition     = inferstack_inference_cluster.this.aws.tags["cost-center"] == "ml-42"
+    error_message = "tags should become the cluster's aws.tags (its endpoints take them from the cluster)"
+  }
+}
+
 run "ssm_parameter_ami" {
   command = plan
 
