@@ -30,7 +30,10 @@ resource "inferstack_model_endpoint" "chat" {
     max_model_len        = 8192
   }
   replicas = 2
-  api_key  = var.vllm_api_key
+  # Write-only (OpenTofu 1.11+, Terraform 1.11+): sent to the cluster's Secret, never kept in plan
+  # or state; bump vllm_api_key_version with the key.
+  api_key_wo         = var.vllm_api_key
+  api_key_wo_version = var.vllm_api_key_version
 
   kubernetes = {
     allowed_namespaces = var.gateway_namespaces

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # Write-only keys (api_key_wo) need Terraform or OpenTofu 1.11 or later.
+  required_version = ">= 1.11.0"
   required_providers {
     inferstack = {
       source  = "inferstack/inferstack"
