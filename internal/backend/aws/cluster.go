@@ -278,15 +278,22 @@ func mergeTags(base, over map[string]string) map[string]string {
 // OwnTags are the cluster's tags that are neither inferstack's (inferstack:*) nor the provider's
 // default tags with their default values: what the cluster's aws.tags set.
 func (c *Cluster) OwnTags() map[string]string {
-	out := map[string]string{}
-	for k, v := range c.Tags {
-		if strings.HasPrefix(k, "inferstack:") {
-			continue
-		}
+	out := userTags(c.Tags)
+	for k, v := range out {
 		if d, ok := c.DefaultTags[k]; ok && d == v {
-			continue
+			delete(out, k)
 		}
-		out[k] = v
+	}
+	return out
+}
+
+// userTags are m's tags but inferstack's own (inferstack:cluster, the settings tags, ...).
+func userTags(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !strings.HasPrefix(k, "inferstack:") {
+			out[k] = v
+		}
 	}
 	return out
 }

@@ -261,11 +261,7 @@ func endpointTags(s EndpointSpec, c *Cluster) map[string]string {
 		out = map[string]string{}
 	}
 	if c != nil {
-		for k, v := range c.Tags {
-			if !strings.HasPrefix(k, "inferstack:") {
-				out[k] = v
-			}
-		}
+		maps.Copy(out, userTags(c.Tags))
 	}
 	out[TagCluster], out[TagEndpoint] = s.Cluster, s.Name
 	return out
