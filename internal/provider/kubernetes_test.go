@@ -60,6 +60,13 @@ func newK8sFixture(t *testing.T, suffix, product string, memMiB int64, gpus ...i
 		}
 		t.Cleanup(func() { _ = lab.DeleteNode(context.Background(), node) })
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, err := range lab.Exited() {
+				t.Logf("the Kubernetes lab: %v", err)
+			}
+		}
+	})
 	return f
 }
 
@@ -88,8 +95,13 @@ resource "inferstack_inference_cluster" "test" {
 `, f.name, f.ns, k8sPoolLabel, f.pool)
 }
 
-// endpoint is an endpoint resource named addr on the test's cluster.
+// endpoint is an endpoint resource named addr on the test's cluster. Unless extra sets its
+// timeouts, a create or update waits at most 8 minutes, not the resource's 30: a rollout on kwok
+// takes seconds, and a stuck one should fail the test while the lab still shows why.
 func (f k8sFixture) endpoint(addr, name string, replicas int, extra string) string {
+	if !strings.Contains(extra, "timeouts") {
+		extra += "\n  timeouts = { create = \"8m\", update = \"8m\" }"
+	}
 	return fmt.Sprintf(`
 resource "inferstack_model_endpoint" %q {
   cluster_id = inferstack_inference_cluster.test.id

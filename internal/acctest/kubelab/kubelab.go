@@ -286,6 +286,20 @@ func (l *Lab) Stop() {
 	l.procs = nil
 }
 
+// Exited describes each process of the lab that is no longer running, with its log's tail: a
+// failed test logs it, since a dead controller-manager or kwok stalls every rollout silently.
+func (l *Lab) Exited() []error {
+	var out []error
+	for _, p := range l.procs {
+		select {
+		case <-p.exited:
+			out = append(out, p.failure(p.name+" has exited"))
+		default:
+		}
+	}
+	return out
+}
+
 func (l *Lab) start(name string, env []string, bin string, args ...string) (*proc, error) {
 	logPath := filepath.Join(l.Dir, name+".log")
 	logf, err := os.Create(logPath)
