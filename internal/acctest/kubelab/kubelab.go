@@ -195,6 +195,11 @@ func Start(dir, binDir string) (*Lab, error) {
 		"--cluster-signing-key-file="+p.caKey,
 		"--use-service-account-credentials=false",
 		"--service-cluster-ip-range=10.96.0.0/16",
+		// kwok posts the fake nodes' heartbeats, and a loaded 2-core machine can starve it past
+		// the default 50 s: the node lifecycle controller then marks the node's pods not ready,
+		// and kwok, which makes a pod ready only once (before it has an IP), never marks them
+		// ready again, so a rollout waits for ever. The lab's nodes never really fail.
+		"--node-monitor-grace-period=15m",
 		"--profiling=false",
 		"--v=1",
 	)
