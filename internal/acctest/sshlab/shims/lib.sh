@@ -28,9 +28,22 @@ LAB_GPUS="$LAB_STATE/gpus"                        # index|name|memory MiB|uuid, 
 lab_alive() {
 	local pid=$1 stat
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
 	stat=${stat##*) }
 	[[ ${stat:0:1} != Z && ${stat:0:1} != X ]]
+}
+
+# lab_cat FILE [DEFAULT]: FILE's first line, or DEFAULT (status 1 without one) when it cannot be
+# read or is empty, without starting cat: the shims read their one-line state files often.
+lab_cat() {
+	local l=''
+	if { IFS= read -r l || [[ -n $l ]]; } 2>/dev/null <"$1"; then
+		printf '%s\n' "$l"
+	elif (($# > 1)); then
+		printf '%s\n' "$2"
+	else
+		return 1
+	fi
 }
 
 # lab_wait_dead TIMEOUT_TENTHS PID...: wait until none of the PIDs is alive; 1 on timeout.
@@ -52,9 +65,9 @@ lab_wait_dead() {
 lab_record() {
 	local tool=$1 line
 	shift
-	mkdir -p "$LAB_STATE"
+	[[ -d $LAB_STATE ]] || mkdir -p "$LAB_STATE"
 	printf -v line '%q ' "$@"
-	printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$tool" "${line% }" >>"$LAB_STATE/$tool.log"
+	TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T %s %s\n' -1 "$tool" "${line% }" >>"$LAB_STATE/$tool.log"
 }
 
 # lab_json STRING: STRING as a JSON string literal.
@@ -88,11 +101,20 @@ lab_container_running() {
 	lab_alive "$pid"
 }
 
+# lab_gpu_total INDEX: the memory (MiB) of GPU INDEX, read by bash (no awk started).
+lab_gpu_total() {
+	local i name mem _
+	while IFS='|' read -r i name mem _; do
+		[[ $i == "$1" ]] && { printf '%s\n' "$mem"; return 0; }
+	done 2>/dev/null <"$LAB_GPUS"
+	return 0
+}
+
 # lab_gpu_used_mib INDEX [SKIP_DIR]: GPU memory that running containers hold on GPU INDEX, as a
 # vLLM holds it: its --gpu-memory-utilization share of the GPU's memory.
 lab_gpu_used_mib() {
 	local index=$1 skip=${2:-} dir total used=0 util
-	total=$(awk -F'|' -v i="$index" '$1 == i { print $3 }' "$LAB_GPUS" 2>/dev/null)
+	total=$(lab_gpu_total "$index")
 	[[ -n $total ]] || { echo 0; return; }
 	for dir in "$LAB_DOCKER"/containers/*/; do
 		dir=${dir%/}
